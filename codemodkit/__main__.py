@@ -1,0 +1,3 @@
+from codemodkit.cli import main
+
+main()

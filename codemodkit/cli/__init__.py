@@ -1,0 +1,34 @@
+"""The ``codemod`` command line: click commands only (flags -> options -> pipeline -> print)."""
+
+from __future__ import annotations
+
+import click
+
+from codemodkit import __version__
+
+from .telemetry import telemetry
+
+__all__ = ["main"]
+
+EPILOG = """\b
+Examples:
+  codemod telemetry --dry-run ./project     review the diff, write nothing
+  codemod telemetry ./project               instrument the project in place
+  codemod telemetry --check src/            exit 1 if anything would change
+  codemod telemetry --remove ./project      take the instrumentation out again
+
+Exit status: 0 success, 1 changes pending (--check) or a file failed,
+2 usage or internal error.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.version_option(__version__, "-V", "--version", prog_name="codemod")
+def main() -> None:
+    """Rewrite source code in bulk, with or without a language model.
+
+    Every command works offline with the built-in deterministic provider.
+    """
+
+
+main.add_command(telemetry)

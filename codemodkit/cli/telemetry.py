@@ -1,0 +1,81 @@
+"""``codemod telemetry``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from codemodkit.codemods.telemetry import TelemetryCodemod, helper_in_use
+from codemodkit.discovery import DiscoveryOptions
+from codemodkit.runner import RunOptions
+from codemodkit.session import Session, SessionOptions
+
+from .errors import guarded
+from .options import file_options
+
+EPILOG = """\b
+Examples:
+  codemod telemetry --dry-run ./project     show what would change
+  codemod telemetry ./project               instrument in place
+  codemod telemetry --check ./project       exit 1 if not fully instrumented
+  codemod telemetry --remove ./project      restore the original source
+
+\b
+Instrumented code calls a helper, _telemetry_utils.py, that the tool writes into
+the project (the README says where). At run time it reports to OpenTelemetry when
+the application has registered a tracer provider, and otherwise appends JSON lines
+to $CODEMOD_TELEMETRY_FILE (default ./telemetry.jsonl); CODEMOD_TELEMETRY=0 turns
+it off. A second run changes nothing.
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@file_options
+@click.option("--remove", is_flag=True, help="Remove the instrumentation, restoring the original source.")
+@click.option(
+    "--provider",
+    type=click.Choice(["template"]),
+    default="template",
+    show_default=True,
+    help="Who writes each snippet; 'template' is the built-in deterministic provider.",
+)
+@guarded
+def telemetry(
+    paths: tuple[str, ...],
+    dry_run: bool,
+    check: bool,
+    jobs: int,
+    exclude: tuple[str, ...],
+    include_tests: bool,
+    include_generated: bool,
+    no_gitignore: bool,
+    max_file_size: int,
+    verbose: bool,
+    remove: bool,
+    provider: str,
+) -> None:
+    """Instrument Python functions, loops and notable variables with telemetry.
+
+    PATHS are files or folders. Folders are searched recursively, honouring
+    .gitignore and skipping tests, virtualenvs, build output and generated files.
+    """
+    codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
+    options = SessionOptions(
+        command="codemod telemetry",
+        dry_run=dry_run,
+        check=check,
+        verbose=verbose,
+        run=RunOptions(jobs=jobs, max_file_size=max_file_size, diff=dry_run, keep_output=not (dry_run or check)),
+        discovery=DiscoveryOptions(
+            languages=codemod.languages,
+            exclude=exclude,
+            include_tests=include_tests,
+            respect_gitignore=not no_gitignore,
+        ),
+        verb="would change" if (dry_run or check) else ("restored" if remove else "instrumented"),
+        constructs_label="removed" if remove else "constructs",
+    )
+    status = Session(codemod, options).execute(paths, in_use=helper_in_use if remove else None)
+    sys.exit(status)

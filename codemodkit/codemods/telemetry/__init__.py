@@ -1,0 +1,52 @@
+"""``codemod telemetry``: inject entry/exit/duration/error, loop and variable telemetry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from codemodkit.codemods.base import Codemod, EditRequest, FileContext, FileOutcome, Prepared, Verdict
+from codemodkit.sourcefile import DecodedSource
+
+from .python.codemod import PythonTelemetry
+from .python.placement import helper_users
+from .python.sites import HELPER_ALIAS
+
+__all__ = ["TelemetryCodemod", "helper_in_use"]
+
+
+def helper_in_use(helper: Path, known: Mapping[Path, bool]) -> bool:
+    """Does any file the helper serves still need it? ``known`` has this run's verdicts."""
+    marker = HELPER_ALIAS.encode()
+    for user in helper_users(helper):
+        if user in known:
+            if known[user]:
+                return True
+            continue
+        try:
+            if marker in user.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+class TelemetryCodemod:
+    """Dispatches to the implementation for each file's language."""
+
+    name = "telemetry"
+
+    def __init__(self, remove: bool = False, include_generated: bool = False) -> None:
+        self.by_language: dict[str, Codemod] = {
+            "python": PythonTelemetry(remove=remove, include_generated=include_generated),
+        }
+        self.languages = frozenset(self.by_language)
+
+    def prepare(self, context: FileContext, source: DecodedSource) -> Prepared | FileOutcome:
+        return self.by_language[context.language].prepare(context, source)
+
+    def judge(self, request: EditRequest, answer: str) -> Verdict:
+        return self.by_language[request.language].judge(request, answer)
+
+    def finish(self, prepared: Prepared, answers: Mapping[str, str]) -> FileOutcome:
+        return self.by_language[prepared.context.language].finish(prepared, answers)

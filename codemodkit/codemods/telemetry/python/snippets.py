@@ -1,0 +1,68 @@
+"""The statements injected at each site.
+
+A snippet is a few one-line statements; where they go (and the ``try:`` /
+``except BaseException:`` / ``finally:`` scaffolding around them) is layout's job, so
+a snippet can never change code outside its site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sites import HELPER_ALIAS, TOKEN_NAME, FunctionSite, LoopSite, Site, VariableSite
+
+__all__ = ["PySnippet", "py_string", "site_key", "template_snippet"]
+
+
+@dataclass(frozen=True)
+class PySnippet:
+    #: before the wrapped code (function: the enter call; loop: counter reset)
+    before: tuple[str, ...] = ()
+    #: in ``except BaseException:`` before the re-raise (functions only)
+    on_error: tuple[str, ...] = ()
+    #: in ``finally:`` (functions, loops) or after the statement (variables)
+    after: tuple[str, ...] = ()
+    #: first statement of each loop iteration
+    tick: str | None = None
+
+
+def py_string(value: str) -> str:
+    """An ASCII-only Python string literal (safe in a file of any encoding)."""
+    literal = ascii(value)
+    if literal.startswith("'") and '"' not in value and "'" not in value:
+        literal = '"' + literal[1:-1] + '"'
+    return literal
+
+
+def site_key(relpath: str, site: Site, name: str | None = None) -> str:
+    """The helper's key for a site: ``path:line:qualname[:variable]``."""
+    key = f"{relpath}:{site.line}:{site.qualname}"
+    return f"{key}:{name}" if name is not None else key
+
+
+def template_snippet(site: Site, relpath: str) -> PySnippet:
+    """The deterministic snippet: entry/exit/duration/errors, loop counts, values.
+
+    Every helper call is guarded by the helper's ``on`` flag (or by the token, which
+    is falsy when it is off), so disabled telemetry costs a branch, not a call.
+    """
+    key = py_string(site_key(relpath, site))
+    on = f"{HELPER_ALIAS}.on and {HELPER_ALIAS}"
+    if isinstance(site, FunctionSite):
+        enter = "enter_gen" if site.flavor in ("generator", "async_generator") else "enter"
+        return PySnippet(
+            before=(f"{TOKEN_NAME} = {on}.{enter}({key})",),
+            on_error=(f"{TOKEN_NAME} and {HELPER_ALIAS}.error({key}, {TOKEN_NAME})",),
+            after=(f"{TOKEN_NAME} and {HELPER_ALIAS}.leave({key}, {TOKEN_NAME})",),
+        )
+    if isinstance(site, LoopSite):
+        return PySnippet(
+            before=(f"{site.counter} = 0",),
+            after=(f"{on}.loop({key}, {site.counter})",),
+            tick=f"{site.counter} += 1",
+        )
+    if isinstance(site, VariableSite):
+        return PySnippet(
+            after=tuple(f"{on}.var({py_string(site_key(relpath, site, n))}, {n})" for n in site.names)
+        )
+    raise TypeError(f"unknown site {type(site).__name__}")

@@ -1,0 +1,454 @@
+"""Runtime helper for code instrumented by ``codemod telemetry`` (codemodkit).
+
+Written by the tool next to the code it serves and rewritten when the tool changes;
+``codemod telemetry --remove`` deletes it again. It runs on Python 3.7 and later.
+
+What it does at run time:
+
+* If the application has registered an OpenTelemetry tracer provider, every
+  instrumented function becomes a span named by its qualified name, with the
+  attributes ``code.function.name``, ``code.file.path`` and ``code.line.number``;
+  exceptions are recorded on the span; loop counts and variable values become span
+  events. (With only the OpenTelemetry API installed and no SDK, spans would be
+  dropped, so the helper keeps aggregating instead.)
+* Otherwise it aggregates in memory - per function: calls, errors (by type),
+  total/min/max duration; per loop: runs, iterations, longest run; per variable:
+  assignments, type, a few sample values - and appends one JSON line per site to
+  ``$CODEMOD_TELEMETRY_FILE`` (default ``telemetry.jsonl`` in the working directory at
+  import time) every 10 seconds and at exit. Lines are deltas: sum them per site.
+* ``CODEMOD_TELEMETRY=0`` turns everything into no-ops; ``CODEMOD_TELEMETRY_VALUES=0``
+  records variable types but no values.
+
+It never writes to stdout or stderr, never raises into the instrumented code, never
+emits warnings, and never calls ``__repr__``/``__str__`` of user objects to record a
+value: only built-in scalars and containers of them are rendered, anything else is
+recorded by its type name.
+"""
+
+# codemod-telemetry-helper: 1
+
+import atexit
+import json
+import os
+import sys
+import threading
+import time
+
+__all__ = ["enter", "enter_gen", "error", "flush", "leave", "loop", "on", "var"]
+
+_perf = time.perf_counter_ns
+_FLUSH_EVERY_NS = 10 * 1000000000
+_CHECK_EVERY_NS = 1000000000
+_MAX_SAMPLES = 3
+_SAMPLE_TRIES = 10
+_MAX_REPR = 120
+
+
+def _env_flag(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+_ENABLED = _env_flag("CODEMOD_TELEMETRY", True)
+_VALUES = _env_flag("CODEMOD_TELEMETRY_VALUES", True)
+_PATH = os.path.abspath(os.environ.get("CODEMOD_TELEMETRY_FILE") or "telemetry.jsonl")
+
+# site -> [calls, errors, total_ns, min_ns, max_ns, {error type: count}]
+_functions = {}
+# site -> [runs, iterations, max_iterations]
+_loops = {}
+# site -> [assignments, type, [sample values]]
+_variables = {}
+# site -> (path, line, qualname, variable name or None)
+_info_cache = {}
+
+_flush_lock = threading.Lock()
+_next_check = 0
+_next_flush = 0
+_otel = None  # (trace module, context module, tracer, Status, StatusCode) once enabled
+
+
+def _info(site, variable=False):
+    """Split a site key ``path:line:qualname[:variable]`` (cached)."""
+    info = _info_cache.get(site)
+    if info is None:
+        parts = site.rsplit(":", 3 if variable else 2)
+        if len(parts) == (4 if variable else 3) and parts[1].isdigit():
+            info = (parts[0], int(parts[1]), parts[2], parts[3] if variable else None)
+        else:
+            info = (site, 0, site, None)
+        _info_cache[site] = info
+    return info
+
+
+def _is_error(exc):
+    """Control flow (generator close, cancellation, exit) is not an error."""
+    return (
+        exc is not None
+        and isinstance(exc, Exception)
+        and not isinstance(exc, (StopIteration, StopAsyncIteration))
+        and type(exc).__name__ != "CancelledError"
+    )
+
+
+_SCALARS = (int, float, complex, bool, str, bytes, type(None))
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _render(value, depth):
+    kind = type(value)
+    if kind in _SCALARS:
+        if kind is int and (value > 10**30 or value < -(10**30)):
+            return "<int of %d bits>" % value.bit_length()
+        if kind in (str, bytes) and len(value) > _MAX_REPR:
+            return repr(value[:_MAX_REPR]) + "..."
+        return repr(value)
+    if kind in _CONTAINERS:
+        if depth >= 2:
+            return "<%s of %d>" % (kind.__name__, len(value))
+        if kind is dict:
+            items = []
+            for index, key in enumerate(value):
+                if index == 5:
+                    items.append("...")
+                    break
+                items.append(_render(key, depth + 1) + ": " + _render(value[key], depth + 1))
+            return "{" + ", ".join(items) + "}"
+        items = []
+        for index, item in enumerate(value):
+            if index == 5:
+                items.append("...")
+                break
+            items.append(_render(item, depth + 1))
+        body = ", ".join(items)
+        if kind is list:
+            return "[" + body + "]"
+        if kind is tuple:
+            return "(" + body + ("," if len(items) == 1 else "") + ")"
+        return "%s({%s})" % (kind.__name__, body)
+    return "<%s>" % _type_name(kind)
+
+
+def _type_name(kind):
+    try:
+        module = kind.__module__
+        name = kind.__qualname__
+        return name if module == "builtins" else "%s.%s" % (module, name)
+    except Exception:
+        return "?"
+
+
+def _safe_repr(value):
+    try:
+        text = _render(value, 0)
+    except Exception:
+        return "<unrepresentable>"
+    return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "..."
+
+
+# -- aggregation (no OpenTelemetry) ---------------------------------------------------
+def _function_record(site):
+    record = _functions.get(site)
+    if record is None:
+        record = _functions.setdefault(site, [0, 0, 0, 1 << 62, 0, {}])
+    return record
+
+
+def _enter_json(site):
+    return _perf() or 1  # the token must be truthy: instrumented code tests it
+
+
+def _leave_json(site, token):
+    try:
+        now = _perf()
+        elapsed = now - token
+        record = _functions.get(site)
+        if record is None:
+            record = _function_record(site)
+        record[0] += 1
+        record[2] += elapsed
+        if elapsed < record[3]:
+            record[3] = elapsed
+        if elapsed > record[4]:
+            record[4] = elapsed
+        if now >= _next_check:
+            _tick(now)
+    except Exception:
+        pass
+
+
+def _error_json(site, token):
+    try:
+        exc = sys.exc_info()[1]
+        if _is_error(exc):
+            record = _function_record(site)
+            record[1] += 1
+            name = type(exc).__name__
+            record[5][name] = record[5].get(name, 0) + 1
+    except Exception:
+        pass
+
+
+def _loop_json(site, iterations):
+    try:
+        record = _loops.get(site)
+        if record is None:
+            record = _loops.setdefault(site, [0, 0, 0])
+        record[0] += 1
+        record[1] += iterations
+        if iterations > record[2]:
+            record[2] = iterations
+        now = _perf()
+        if now >= _next_check:
+            _tick(now)
+    except Exception:
+        pass
+
+
+def _var_json(site, value):
+    try:
+        record = _variables.get(site)
+        if record is None:
+            record = _variables.setdefault(site, [0, None, []])
+        record[0] += 1
+        record[1] = type(value)
+        if _VALUES and record[0] <= _SAMPLE_TRIES and len(record[2]) < _MAX_SAMPLES:
+            text = _safe_repr(value)
+            if text not in record[2]:
+                record[2].append(text)
+    except Exception:
+        pass
+
+
+# -- OpenTelemetry --------------------------------------------------------------------
+def _enter_otel(site):
+    try:
+        trace, context, tracer = _otel[0], _otel[1], _otel[2]
+        path, line, qualname, _ = _info(site)
+        span = tracer.start_span(
+            qualname,
+            attributes={
+                "code.function.name": qualname,
+                "code.file.path": path,
+                "code.line.number": line,
+            },
+        )
+        return (span, context.attach(trace.set_span_in_context(span)))
+    except Exception:
+        return None
+
+
+def _enter_gen_otel(site):
+    # Generators never make their span current: a context held across ``yield``
+    # would leak into the consumer.
+    try:
+        path, line, qualname, _ = _info(site)
+        span = _otel[2].start_span(
+            qualname,
+            attributes={
+                "code.function.name": qualname,
+                "code.file.path": path,
+                "code.line.number": line,
+            },
+        )
+        return (span, None)
+    except Exception:
+        return None
+
+
+def _leave_otel(site, token):
+    if type(token) is not tuple:
+        if type(token) is int:
+            _leave_json(site, token)
+        return
+    try:
+        span, attached = token
+        if attached is not None:
+            _otel[1].detach(attached)
+        span.end()
+    except Exception:
+        pass
+
+
+def _error_otel(site, token):
+    try:
+        exc = sys.exc_info()[1]
+        if not _is_error(exc):
+            return
+        if type(token) is not tuple:
+            _error_json(site, token)
+            return
+        span = token[0]
+        span.record_exception(exc)
+        span.set_status(_otel[3](_otel[4].ERROR, type(exc).__name__))
+    except Exception:
+        pass
+
+
+def _event(name, site, attributes):
+    span = _otel[0].get_current_span()
+    if span.is_recording():
+        path, line, qualname, _ = _info(site, "codemod.variable.name" in attributes)
+        attributes["code.function.name"] = qualname
+        attributes["code.file.path"] = path
+        attributes["code.line.number"] = line
+        span.add_event(name, attributes)
+
+
+def _loop_otel(site, iterations):
+    try:
+        _event("codemod.loop", site, {"codemod.loop.iterations": iterations})
+    except Exception:
+        pass
+
+
+def _var_otel(site, value):
+    try:
+        attributes = {
+            "codemod.variable.name": _info(site, True)[3] or "",
+            "codemod.variable.type": _type_name(type(value)),
+        }
+        if _VALUES:
+            attributes["codemod.variable.value"] = _safe_repr(value)
+        _event("codemod.variable", site, attributes)
+    except Exception:
+        pass
+
+
+def _check_otel():
+    """Switch to spans once the application registers a real tracer provider."""
+    global _otel, enter, enter_gen, error, leave, loop, var
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None or _otel is not None:
+        return
+    try:
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+            return
+        from opentelemetry import context
+        from opentelemetry.trace import Status, StatusCode
+
+        _otel = (trace, context, provider.get_tracer("codemod.telemetry"), Status, StatusCode)
+    except Exception:
+        return
+    enter, enter_gen, error, leave = _enter_otel, _enter_gen_otel, _error_otel, _leave_otel
+    loop, var = _loop_otel, _var_otel
+
+
+def _tick(now):
+    global _next_check, _next_flush
+    _next_check = now + _CHECK_EVERY_NS
+    _check_otel()
+    if now >= _next_flush:
+        if _next_flush:
+            flush()
+        _next_flush = now + _FLUSH_EVERY_NS
+
+
+# -- output ---------------------------------------------------------------------------
+def _drain():
+    """Take the counts gathered since the last flush (each read-and-reset is atomic
+    under the GIL because no call happens between the read and the reset)."""
+    lines = []
+    pid = os.getpid()
+    now = round(time.time(), 3)
+    for site, record in list(_functions.items()):
+        calls, errors, total, low, high, kinds = (
+            record[0], record[1], record[2], record[3], record[4], record[5]
+        )
+        record[0], record[1], record[2], record[3], record[4], record[5] = 0, 0, 0, 1 << 62, 0, {}
+        if calls or errors:
+            path, line, qualname, _ = _info(site)
+            entry = {
+                "type": "function", "name": qualname, "file": path, "line": line,
+                "calls": calls, "errors": errors, "total_ns": total,
+                "min_ns": low if calls else 0, "max_ns": high, "pid": pid, "time": now,
+            }
+            if kinds:
+                entry["error_types"] = kinds
+            lines.append(entry)
+    for site, record in list(_loops.items()):
+        runs, iterations, longest = record[0], record[1], record[2]
+        record[0], record[1], record[2] = 0, 0, 0
+        if runs:
+            path, line, qualname, _ = _info(site)
+            lines.append({
+                "type": "loop", "function": qualname, "file": path, "line": line,
+                "runs": runs, "iterations": iterations, "max_iterations": longest,
+                "pid": pid, "time": now,
+            })
+    for site, record in list(_variables.items()):
+        count, kind, samples = record[0], record[1], record[2]
+        record[0] = 0
+        if count:
+            path, line, qualname, name = _info(site, True)
+            entry = {
+                "type": "variable", "function": qualname, "name": name, "file": path,
+                "line": line, "count": count, "value_type": _type_name(kind),
+                "pid": pid, "time": now,
+            }
+            if _VALUES:
+                entry["samples"] = list(samples)
+            lines.append(entry)
+    return lines
+
+
+def flush():
+    """Append what was gathered since the last flush to the telemetry file."""
+    try:
+        with _flush_lock:
+            entries = _drain()
+            if not entries:
+                return
+            data = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries)
+            fd = os.open(_PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                payload = data.encode("utf-8")
+                while payload:
+                    payload = payload[os.write(fd, payload) :]
+            finally:
+                os.close(fd)
+    except Exception:
+        pass
+
+
+def _after_fork():
+    global _flush_lock
+    _flush_lock = threading.Lock()
+    _functions.clear()
+    _loops.clear()
+    _variables.clear()
+
+
+#: Instrumented code skips every call when this is false, so disabled telemetry costs
+#: an attribute load and a branch per function.
+on = _ENABLED
+
+if _ENABLED:
+    enter, enter_gen, error, leave = _enter_json, _enter_json, _error_json, _leave_json
+    loop, var = _loop_json, _var_json
+    gil = getattr(sys, "_is_gil_enabled", None)
+    if gil is not None and not gil():
+        # Free-threaded CPython: the read-modify-write updates need a lock.
+        _update_lock = threading.Lock()
+
+        def _locked(function):
+            def call(site, value):
+                with _update_lock:
+                    return function(site, value)
+
+            return call
+
+        error, leave, loop, var = (
+            _locked(_error_json), _locked(_leave_json), _locked(_loop_json), _locked(_var_json)
+        )
+    atexit.register(flush)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork)
+else:
+    # Disabled: instrumented code does not call in (see ``on``); should anything call
+    # anyway, C-level no-ops take the same arguments and do nothing.
+    enter = enter_gen = len
+    error = leave = loop = var = {}.get

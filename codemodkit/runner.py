@@ -1,0 +1,180 @@
+"""Run a codemod over candidate files: read, prepare, answer, finish, in a process pool.
+
+Parsing and collecting are CPU-bound, so files are spread over worker processes
+(``--jobs``). With the built-in template provider every answer is local, so a worker
+takes a file all the way to its new text and diff; the main process only writes.
+One bad file never stops the others: every failure becomes that file's result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+from codemodkit.codemods.base import Codemod, FileContext, FileOutcome, Prepared, SupportFile
+from codemodkit.discovery import Candidate
+from codemodkit.llm import LLMManager, Prompt, TemplateProvider
+from codemodkit.output.diff import unified_diff
+from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE, SourceError, read_source
+
+__all__ = ["FileResult", "RunOptions", "default_jobs", "run"]
+
+Status = Literal["changed", "unchanged", "skipped", "failed"]
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int = 1
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    #: compute a unified diff per changed file (dry runs)
+    diff: bool = False
+    #: return the new bytes of changed files (for writing)
+    keep_output: bool = True
+
+
+@dataclass(frozen=True)
+class FileResult:
+    display: str
+    path: Path
+    status: Status
+    reason: str = ""
+    diff: str | None = None
+    new_data: bytes | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    needs: tuple[SupportFile, ...] = ()
+    releases: tuple[SupportFile, ...] = ()
+    requests: int = 0
+    fallbacks: int = 0
+    seconds: float = 0.0
+
+
+def _answer(codemod: Codemod, prepared: Prepared, manager: LLMManager) -> tuple[dict[str, str], int]:
+    prompts = [Prompt(r.id, "", r.code, r.fallback) for r in prepared.requests]
+    answers: dict[str, str] = {}
+    fallbacks = 0
+    for request, completion in zip(prepared.requests, manager.complete_all(prompts)):
+        text = completion.text if completion.ok else None
+        if text is None or not codemod.judge(request, text).ok:
+            text = request.fallback
+            fallbacks += completion.provider != "template"
+        answers[request.id] = text
+    return answers, fallbacks
+
+
+def process_file(codemod: Codemod, options: RunOptions, candidate: Candidate) -> FileResult:
+    """Take one file from disk to its new text; never raises."""
+    started = time.perf_counter()
+    base = {"display": candidate.display, "path": candidate.path}
+    try:
+        source = read_source(candidate.path, candidate.language, options.max_file_size)
+    except SourceError as exc:
+        status: Status = "skipped" if "max-file-size" in str(exc) else "failed"
+        return FileResult(**base, status=status, reason=str(exc))
+    context = FileContext(candidate.path, candidate.display, candidate.language, candidate.root)
+    try:
+        prepared = codemod.prepare(context, source)
+        requests, fallbacks, notes = 0, 0, ()
+        if isinstance(prepared, Prepared):
+            requests, notes = len(prepared.requests), prepared.notes
+            answers, fallbacks = _answer(codemod, prepared, LLMManager(TemplateProvider()))
+            outcome = codemod.finish(prepared, answers)
+        else:
+            outcome = prepared
+        return _result(base, source.text, source.encode, outcome, options, requests, fallbacks, notes, started)
+    except RecursionError:
+        return FileResult(**base, status="failed", reason="too deeply nested to process")
+    except Exception as exc:  # a bug must not stop the other files
+        return FileResult(**base, status="failed", reason=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _result(
+    base: dict[str, object],
+    old_text: str,
+    encode: Callable[[str], bytes],
+    outcome: FileOutcome,
+    options: RunOptions,
+    requests: int,
+    fallbacks: int,
+    notes: tuple[str, ...],
+    started: float,
+) -> FileResult:
+    diff = None
+    data = None
+    if outcome.status == "changed" and outcome.text is not None:
+        try:
+            data = encode(outcome.text)
+        except UnicodeEncodeError as exc:
+            return FileResult(
+                **base,  # type: ignore[arg-type]
+                status="failed",
+                reason=f"the new text cannot be written in the file's encoding: {exc.reason}",
+            )
+        if options.diff:
+            diff = unified_diff(old_text, outcome.text, str(base["display"]))
+        if not options.keep_output:
+            data = None
+    return FileResult(
+        **base,  # type: ignore[arg-type]
+        status=outcome.status,
+        reason=outcome.reason,
+        diff=diff,
+        new_data=data,
+        counts=dict(outcome.counts),
+        warnings=outcome.warnings,
+        notes=notes,
+        needs=outcome.needs,
+        releases=outcome.releases,
+        requests=requests,
+        fallbacks=fallbacks,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run(
+    codemod: Codemod,
+    candidates: Sequence[Candidate],
+    options: RunOptions,
+    on_result: Callable[[FileResult], None],
+) -> None:
+    """Process every candidate and report results, in candidate order."""
+    work = partial(process_file, codemod, options)
+    if options.jobs <= 1 or len(candidates) <= 1:
+        for candidate in candidates:
+            on_result(work(candidate))
+        return
+    jobs = min(options.jobs, len(candidates))
+    chunksize = max(1, min(16, len(candidates) // (jobs * 8)))
+    done = 0
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
+        for result in pool.map(work, candidates, chunksize=chunksize):
+            on_result(result)
+            done += 1
+    except BrokenProcessPool:
+        for candidate in candidates[done:]:
+            on_result(
+                FileResult(
+                    display=candidate.display,
+                    path=candidate.path,
+                    status="failed",
+                    reason="a worker process died while processing this batch",
+                )
+            )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
