@@ -45,9 +45,25 @@ HELPER_STEM = "_telemetry_utils"
 
 EXCLUDED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".bzr", "node_modules", "__pycache__", "build", "dist",
-        ".venv", "venv", ".tox", ".nox", ".eggs", ".mypy_cache", ".pytest_cache",
-        ".ruff_cache", ".hypothesis", "site-packages", "__pypackages__",
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "node_modules",
+        "__pycache__",
+        "build",
+        "dist",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".eggs",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        "site-packages",
+        "__pypackages__",
     }
 )
 TEST_DIRS = frozenset({"tests", "test", "__tests__"})
@@ -113,7 +129,9 @@ class _Ignores:
                 ignore_file = folder / name
                 if ignore_file.is_file():
                     try:
-                        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+                        lines = ignore_file.read_text(
+                            encoding="utf-8", errors="replace"
+                        ).splitlines()
                     except OSError:
                         continue
                     extra = pathspec.GitIgnoreSpec.from_lines(lines)
@@ -223,7 +241,9 @@ class _Walker:
             return
         self.seen.add(key)
         self.result.candidates.append(
-            Candidate(path=path, display=display_path(path), language=LANGUAGES[path.suffix], root=root)
+            Candidate(
+                path=path, display=display_path(path), language=LANGUAGES[path.suffix], root=root
+            )
         )
 
     def file(self, path: Path, top: Path, root: Path) -> None:

@@ -45,7 +45,9 @@ def apply_edits(source: T, edits: Iterable[Edit[T]]) -> T:
         if edit.end > len(source):
             raise OverlapError(f"edit [{edit.start}, {edit.end}) runs past the end")
         if edit.start < cursor:
-            raise OverlapError(f"edit at {edit.start} overlaps the previous edit ending at {cursor}")
+            raise OverlapError(
+                f"edit at {edit.start} overlaps the previous edit ending at {cursor}"
+            )
         pieces.append(source[cursor : edit.start])
         pieces.append(edit.text)
         cursor = edit.end

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -64,11 +64,13 @@ class FileResult:
     seconds: float = 0.0
 
 
-def _answer(codemod: Codemod, prepared: Prepared, manager: LLMManager) -> tuple[dict[str, str], int]:
+def _answer(
+    codemod: Codemod, prepared: Prepared, manager: LLMManager
+) -> tuple[dict[str, str], int]:
     prompts = [Prompt(r.id, "", r.code, r.fallback) for r in prepared.requests]
     answers: dict[str, str] = {}
     fallbacks = 0
-    for request, completion in zip(prepared.requests, manager.complete_all(prompts)):
+    for request, completion in zip(prepared.requests, manager.complete_all(prompts), strict=True):
         text = completion.text if completion.ok else None
         if text is None or not codemod.judge(request, text).ok:
             text = request.fallback
@@ -80,38 +82,38 @@ def _answer(codemod: Codemod, prepared: Prepared, manager: LLMManager) -> tuple[
 def process_file(codemod: Codemod, options: RunOptions, candidate: Candidate) -> FileResult:
     """Take one file from disk to its new text; never raises."""
     started = time.perf_counter()
-    base = {"display": candidate.display, "path": candidate.path}
     try:
         source = read_source(candidate.path, candidate.language, options.max_file_size)
     except SourceError as exc:
         status: Status = "skipped" if "max-file-size" in str(exc) else "failed"
-        return FileResult(**base, status=status, reason=str(exc))
+        return _failure(candidate, status, str(exc))
     context = FileContext(candidate.path, candidate.display, candidate.language, candidate.root)
     try:
         prepared = codemod.prepare(context, source)
-        requests, fallbacks, notes = 0, 0, ()
-        if isinstance(prepared, Prepared):
-            requests, notes = len(prepared.requests), prepared.notes
-            answers, fallbacks = _answer(codemod, prepared, LLMManager(TemplateProvider()))
-            outcome = codemod.finish(prepared, answers)
-        else:
-            outcome = prepared
-        return _result(base, source.text, source.encode, outcome, options, requests, fallbacks, notes, started)
+        if not isinstance(prepared, Prepared):
+            return _result(candidate, source.text, source.encode, prepared, options, started)
+        answers, fallbacks = _answer(codemod, prepared, LLMManager(TemplateProvider()))
+        outcome = codemod.finish(prepared, answers)
+        result = _result(candidate, source.text, source.encode, outcome, options, started)
+        return replace(
+            result, requests=len(prepared.requests), fallbacks=fallbacks, notes=prepared.notes
+        )
     except RecursionError:
-        return FileResult(**base, status="failed", reason="too deeply nested to process")
+        return _failure(candidate, "failed", "too deeply nested to process")
     except Exception as exc:  # a bug must not stop the other files
-        return FileResult(**base, status="failed", reason=f"internal error: {type(exc).__name__}: {exc}")
+        return _failure(candidate, "failed", f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _failure(candidate: Candidate, status: Status, reason: str) -> FileResult:
+    return FileResult(candidate.display, candidate.path, status, reason)
 
 
 def _result(
-    base: dict[str, object],
+    candidate: Candidate,
     old_text: str,
     encode: Callable[[str], bytes],
     outcome: FileOutcome,
     options: RunOptions,
-    requests: int,
-    fallbacks: int,
-    notes: tuple[str, ...],
     started: float,
 ) -> FileResult:
     diff = None
@@ -120,28 +122,23 @@ def _result(
         try:
             data = encode(outcome.text)
         except UnicodeEncodeError as exc:
-            return FileResult(
-                **base,  # type: ignore[arg-type]
-                status="failed",
-                reason=f"the new text cannot be written in the file's encoding: {exc.reason}",
-            )
+            reason = f"the new text cannot be written in the file's encoding: {exc.reason}"
+            return _failure(candidate, "failed", reason)
         if options.diff:
-            diff = unified_diff(old_text, outcome.text, str(base["display"]))
+            diff = unified_diff(old_text, outcome.text, candidate.display)
         if not options.keep_output:
             data = None
     return FileResult(
-        **base,  # type: ignore[arg-type]
+        display=candidate.display,
+        path=candidate.path,
         status=outcome.status,
         reason=outcome.reason,
         diff=diff,
         new_data=data,
         counts=dict(outcome.counts),
         warnings=outcome.warnings,
-        notes=notes,
         needs=outcome.needs,
         releases=outcome.releases,
-        requests=requests,
-        fallbacks=fallbacks,
         seconds=time.perf_counter() - started,
     )
 

@@ -71,7 +71,9 @@ class Session:
     # -- results -------------------------------------------------------------------
     def support_action(self, action: SupportAction) -> None:
         self.pending += 1
-        self.summary.support[{"create": "created", "update": "updated", "delete": "deleted"}[action.action]] += 1
+        self.summary.support[
+            {"create": "created", "update": "updated", "delete": "deleted"}[action.action]
+        ] += 1
         display = display_path(action.path)
         if self.options.dry_run:
             old = action.old.decode("utf-8", "replace") if action.old is not None else None
@@ -104,7 +106,9 @@ class Session:
                 try:
                     atomic_write(result.path, result.new_data)
                 except OSError as exc:
-                    result = replace(result, status="failed", reason=f"cannot write: {exc.strerror}")
+                    result = replace(
+                        result, status="failed", reason=f"cannot write: {exc.strerror}"
+                    )
         self.summary.add(result)
         if self.options.verbose:
             for note in result.notes:

@@ -9,6 +9,7 @@ change: not the BOM, not CRLF line ends, not an unusual codec.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import os
 import stat
@@ -101,8 +102,6 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise

@@ -15,10 +15,19 @@ __all__ = ["Size", "file_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+}
 
 
-class Size(click.ParamType):
+class Size(click.ParamType[int, str | int]):
     """A byte count such as ``1048576``, ``500K``, ``2MB`` or ``1MiB``."""
 
     name = "size"
@@ -37,7 +46,9 @@ def file_options(function: F) -> F:
     """Discovery, parallelism and review options (in the order --help shows them)."""
     decorators = [
         click.option("--dry-run", is_flag=True, help="Print a unified diff and write nothing."),
-        click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change."),
+        click.option(
+            "--check", is_flag=True, help="Write nothing; exit 1 if any file would change."
+        ),
         click.option(
             "-j",
             "--jobs",
@@ -52,8 +63,12 @@ def file_options(function: F) -> F:
             multiple=True,
             help="Skip paths matching this .gitignore-style pattern (repeatable).",
         ),
-        click.option("--include-tests", is_flag=True, help="Also process test files and test folders."),
-        click.option("--include-generated", is_flag=True, help="Also process files marked @generated."),
+        click.option(
+            "--include-tests", is_flag=True, help="Also process test files and test folders."
+        ),
+        click.option(
+            "--include-generated", is_flag=True, help="Also process files marked @generated."
+        ),
         click.option("--no-gitignore", is_flag=True, help="Do not honour .gitignore files."),
         click.option(
             "--max-file-size",
@@ -62,7 +77,9 @@ def file_options(function: F) -> F:
             show_default="1MiB",
             help="Skip larger files.",
         ),
-        click.option("-v", "--verbose", is_flag=True, help="Also list constructs left alone, per file."),
+        click.option(
+            "-v", "--verbose", is_flag=True, help="Also list constructs left alone, per file."
+        ),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)

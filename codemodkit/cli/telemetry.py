@@ -33,7 +33,9 @@ it off. A second run changes nothing.
 @click.command(epilog=EPILOG)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @file_options
-@click.option("--remove", is_flag=True, help="Remove the instrumentation, restoring the original source.")
+@click.option(
+    "--remove", is_flag=True, help="Remove the instrumentation, restoring the original source."
+)
 @click.option(
     "--provider",
     type=click.Choice(["template"]),
@@ -67,7 +69,9 @@ def telemetry(
         dry_run=dry_run,
         check=check,
         verbose=verbose,
-        run=RunOptions(jobs=jobs, max_file_size=max_file_size, diff=dry_run, keep_output=not (dry_run or check)),
+        run=RunOptions(
+            jobs=jobs, max_file_size=max_file_size, diff=dry_run, keep_output=not (dry_run or check)
+        ),
         discovery=DiscoveryOptions(
             languages=codemod.languages,
             exclude=exclude,

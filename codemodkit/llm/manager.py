@@ -25,5 +25,7 @@ class LLMManager:
             try:
                 results.append(self.provider.complete(prompt))
             except Exception as exc:  # one failure never sinks the batch
-                results.append(Completion(prompt.request_id, None, error=f"{type(exc).__name__}: {exc}"))
+                results.append(
+                    Completion(prompt.request_id, None, error=f"{type(exc).__name__}: {exc}")
+                )
         return results

@@ -62,7 +62,9 @@ class Summary:
     def print(self, console: Console, seconds: float, verb: str, constructs_label: str) -> None:
         style = {"failed": "red", "skipped": "yellow", "warning": "yellow"}
         for kind, line in self.lines:
-            console.print(Text.assemble((kind, style[kind]), ": ", line), highlight=False, soft_wrap=True)
+            console.print(
+                Text.assemble((kind, style[kind]), ": ", line), highlight=False, soft_wrap=True
+            )
         s = self.statuses
         parts = [f"{s['changed']} {verb}", f"{s['unchanged']} unchanged"]
         skipped = f"{s['skipped']} skipped"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from codemodkit.codemods.base import Codemod, EditRequest, FileContext, FileOutcome, Prepared, Verdict
+from codemodkit.codemods.base import (
+    Codemod,
+    EditRequest,
+    FileContext,
+    FileOutcome,
+    Prepared,
+    Verdict,
+)
 from codemodkit.sourcefile import DecodedSource
 
 from .python.codemod import PythonTelemetry

@@ -38,7 +38,9 @@ HELPER_MARKER = b"# codemod-telemetry-helper:"
 
 
 def helper_file(path: Path) -> SupportFile:
-    content = resources.files("codemodkit.codemods.telemetry.runtime").joinpath(f"{HELPER_MODULE}.py")
+    content = resources.files("codemodkit.codemods.telemetry.runtime").joinpath(
+        f"{HELPER_MODULE}.py"
+    )
     return SupportFile(path=path, content=content.read_bytes(), marker=HELPER_MARKER)
 
 
@@ -118,7 +120,11 @@ class PythonTelemetry:
         self._resolver: PlacementResolver | None = None
 
     def __getstate__(self) -> dict[str, object]:
-        return {"remove": self.remove, "include_generated": self.include_generated, "_resolver": None}
+        return {
+            "remove": self.remove,
+            "include_generated": self.include_generated,
+            "_resolver": None,
+        }
 
     def placement(self, context: FileContext) -> Placement:
         if self._resolver is None:
@@ -156,9 +162,8 @@ class PythonTelemetry:
                 "loop": removed.loops if removed else 0,
                 "variable": removed.variables if removed else 0,
             }
-            status = "changed" if parsed.text != text else "unchanged"
             return FileOutcome(
-                status,
+                "changed" if parsed.text != text else "unchanged",
                 text=parsed.text,
                 counts=counts,
                 releases=(helper_file(placement.helper),),
@@ -166,7 +171,9 @@ class PythonTelemetry:
         plan = collect(parsed, placement.module, placement.relpath)
         sites = tuple(plan.sites())
         to_bytes = utf8_offsets(parsed.text)
-        requests = [self._request(context, placement, parsed.text, site, to_bytes) for site in sites]
+        requests = [
+            self._request(context, placement, parsed.text, site, to_bytes) for site in sites
+        ]
         state = _State(
             facts=parsed.facts(),
             sites=sites,
@@ -230,7 +237,7 @@ class PythonTelemetry:
         relpath = state.placement.relpath
         accepted: list[tuple[Site, PySnippet]] = []
         counts = {"function": 0, "loop": 0, "variable": 0}
-        for request, site in zip(prepared.requests, state.sites):
+        for request, site in zip(prepared.requests, state.sites, strict=True):
             answer = answers.get(request.id, request.fallback)
             if not self.judge(request, answer).ok:
                 answer = request.fallback
@@ -241,12 +248,19 @@ class PythonTelemetry:
         if new_text != state.facts.text:
             problem = _still_parses(new_text, state.facts.text)
             if problem is not None:
-                return FileOutcome("failed", f"instrumented code would not parse ({problem}); left untouched")
+                return FileOutcome(
+                    "failed", f"instrumented code would not parse ({problem}); left untouched"
+                )
         warnings_: tuple[str, ...] = ()
         needs: tuple[SupportFile, ...] = ()
         if accepted:
             needs = (helper_file(state.placement.helper),)
             if state.placement.warning:
                 warnings_ = (state.placement.warning,)
-        status = "changed" if new_text != current else "unchanged"
-        return FileOutcome(status, text=new_text, counts=counts, warnings=warnings_, needs=needs)
+        return FileOutcome(
+            "changed" if new_text != current else "unchanged",
+            text=new_text,
+            counts=counts,
+            warnings=warnings_,
+            needs=needs,
+        )

@@ -28,7 +28,9 @@ from .sites import (
 
 __all__ = ["collect", "find_import_site"]
 
-_ABSTRACT = frozenset({"abstractmethod", "abstractproperty", "abstractclassmethod", "abstractstaticmethod"})
+_ABSTRACT = frozenset(
+    {"abstractmethod", "abstractproperty", "abstractclassmethod", "abstractstaticmethod"}
+)
 _TRIVIAL_NAMES = frozenset({"None", "True", "False"})
 
 
@@ -62,9 +64,11 @@ def _is_docstring(stmt: cst.BaseStatement | cst.BaseSmallStatement) -> bool:
         if not stmt.body:
             return False
         stmt = stmt.body[0]
-    return isinstance(stmt, cst.Expr) and isinstance(
-        stmt.value, (cst.SimpleString, cst.ConcatenatedString)
-    ) and not _has_fstring(stmt.value)
+    return (
+        isinstance(stmt, cst.Expr)
+        and isinstance(stmt.value, (cst.SimpleString, cst.ConcatenatedString))
+        and not _has_fstring(stmt.value)
+    )
 
 
 def _has_fstring(value: cst.BaseExpression) -> bool:
@@ -290,7 +294,9 @@ class _Collector:
                 return "abstract method with a placeholder body"
         return None
 
-    def _function_site(self, node: cst.FunctionDef, qualname: str, scope: _Scope) -> FunctionSite | None:
+    def _function_site(
+        self, node: cst.FunctionDef, qualname: str, scope: _Scope
+    ) -> FunctionSite | None:
         body = node.body
         text, lines = self.text, self.lines
         if isinstance(body, cst.IndentedBlock):
@@ -359,7 +365,7 @@ class _Collector:
                 self.plan.loops.append(site)
                 inner = replace(
                     scope,
-                    ancestors=scope.ancestors + (site.id,),
+                    ancestors=(*scope.ancestors, site.id),
                     loop_depth=scope.loop_depth + 1,
                     in_loop=True,
                 )
@@ -451,7 +457,9 @@ def _is_placeholder(small: cst.BaseSmallStatement) -> bool:
 def collect(parsed: ParsedPython, module_name: str, relpath: str) -> FilePlan:
     """Collect every instrumentable site of ``parsed`` (an uninstrumented module)."""
     collector = _Collector(parsed, module_name, relpath)
-    scope = _Scope(kind="module", qualprefix=f"{module_name}." if module_name else "", owner=module_name)
+    scope = _Scope(
+        kind="module", qualprefix=f"{module_name}." if module_name else "", owner=module_name
+    )
     collector.block(parsed.module.body, scope)
     return collector.plan
 
@@ -465,12 +473,16 @@ def find_import_site(parsed: ParsedPython, dots: str) -> ImportSite:
         if index == 0 and _is_docstring(stmt):
             after = stmt
             continue
-        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body and all(
-            isinstance(s, cst.ImportFrom)
-            and isinstance(s.module, cst.Name)
-            and s.module.value == "__future__"
-            and not s.relative
-            for s in stmt.body
+        if (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and stmt.body
+            and all(
+                isinstance(s, cst.ImportFrom)
+                and isinstance(s.module, cst.Name)
+                and s.module.value == "__future__"
+                and not s.relative
+                for s in stmt.body
+            )
         ):
             after = stmt
             continue

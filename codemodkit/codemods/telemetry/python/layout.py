@@ -20,7 +20,16 @@ from collections.abc import Iterable, Sequence
 from codemodkit.edits import Edit
 from codemodkit.parsers.python import PyFacts
 
-from .sites import HELPER_ALIAS, HELPER_MODULE, FunctionSite, ImportSite, LoopSite, Region, Site, VariableSite
+from .sites import (
+    HELPER_ALIAS,
+    HELPER_MODULE,
+    FunctionSite,
+    ImportSite,
+    LoopSite,
+    Region,
+    Site,
+    VariableSite,
+)
 from .snippets import PySnippet
 
 __all__ = ["import_block", "layout"]
@@ -54,7 +63,11 @@ class _Layout:
     def indent(self, prefix: str, wraps: Iterable[str]) -> str:
         """``prefix`` as it reads once the given enclosing regions are indented."""
         columns = sorted(
-            (len(r.prefix) for w in wraps if (r := self.regions.get(w)) and prefix.startswith(r.prefix)),
+            (
+                len(r.prefix)
+                for w in wraps
+                if (r := self.regions.get(w)) and prefix.startswith(r.prefix)
+            ),
             reverse=True,
         )
         for column in columns:
@@ -100,7 +113,12 @@ class _Layout:
     def loop(self, site: LoopSite, snippet: PySnippet) -> None:
         depth = len(site.ancestors)
         outer = self.indent(site.prefix, site.ancestors)
-        self.insert(site.insert_at, self.lines(outer, snippet.before) + f"{outer}try:{self.nl}", _BEFORE, depth)
+        self.insert(
+            site.insert_at,
+            self.lines(outer, snippet.before) + f"{outer}try:{self.nl}",
+            _BEFORE,
+            depth,
+        )
         closing = f"{outer}finally:{self.nl}" + self.lines(outer + self.unit, snippet.after)
         self.insert(site.end_at, closing, _AFTER, -depth)
         if snippet.tick is not None:
@@ -112,7 +130,9 @@ class _Layout:
 
     def variable(self, site: VariableSite, snippet: PySnippet) -> None:
         prefix = self.indent(site.prefix, site.ancestors)
-        self.insert(site.end_at, self.lines(prefix, snippet.after), _AFTER, -(len(site.ancestors) + 1))
+        self.insert(
+            site.end_at, self.lines(prefix, snippet.after), _AFTER, -(len(site.ancestors) + 1)
+        )
 
     def finish(self) -> list[Edit[str]]:
         """Fold insertions at the end of a file that lacks a final newline."""

@@ -63,6 +63,8 @@ def template_snippet(site: Site, relpath: str) -> PySnippet:
         )
     if isinstance(site, VariableSite):
         return PySnippet(
-            after=tuple(f"{on}.var({py_string(site_key(relpath, site, n))}, {n})" for n in site.names)
+            after=tuple(
+                f"{on}.var({py_string(site_key(relpath, site, n))}, {n})" for n in site.names
+            )
         )
     raise TypeError(f"unknown site {type(site).__name__}")

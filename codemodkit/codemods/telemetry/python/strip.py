@@ -87,7 +87,11 @@ def _is_helper_statement(small: cst.BaseSmallStatement | None) -> bool:
         return _is_helper_expr(small.value)
     if isinstance(small, cst.Assign) and len(small.targets) == 1:
         target = small.targets[0].target
-        return isinstance(target, cst.Name) and target.value == TOKEN_NAME and _is_helper_expr(small.value)
+        return (
+            isinstance(target, cst.Name)
+            and target.value == TOKEN_NAME
+            and _is_helper_expr(small.value)
+        )
     return False
 
 
@@ -170,8 +174,9 @@ def _is_import_block(stmt: cst.CSTNode) -> bool:
         return False
     if not isinstance(handler.body, cst.IndentedBlock) or len(stmt.body.body) != 1:
         return False
-    relative, absolute = _only(stmt.body.body[0]), (
-        _only(handler.body.body[0]) if len(handler.body.body) == 1 else None
+    relative, absolute = (
+        _only(stmt.body.body[0]),
+        (_only(handler.body.body[0]) if len(handler.body.body) == 1 else None),
     )
     return (
         isinstance(relative, cst.ImportFrom)
@@ -234,7 +239,11 @@ class _Stripper:
             if module_level and _is_import_block(stmt):
                 self.drop_statement(stmt)
                 self.counts["imports"] += 1
-            elif (counter := _counter_init(small)) and following is not None and _is_loop_try(following):
+            elif (
+                (counter := _counter_init(small))
+                and following is not None
+                and _is_loop_try(following)
+            ):
                 self.drop_statement(stmt)
                 self.loop_try(following, counter)  # type: ignore[arg-type]
                 index += 1
@@ -307,6 +316,7 @@ class _Stripper:
             self.scaffolding(node)
             self.cuts.append((self.parsed.suite_starts[owner], self.parsed.suite_starts[node.body]))
             return
+        assert isinstance(node.body, cst.IndentedBlock)
         self.counts["functions"] += 1
         self.scaffolding(node)
         self.drop_lines(self.first_line(node), self.first_line(node))
@@ -325,7 +335,11 @@ class _Stripper:
         if isinstance(body, cst.IndentedBlock):
             if _is_tick(_only(body.body[0]), counter):
                 self.drop_statement(body.body[0])
-        elif _is_tick(body.body[0], counter) and len(body.body) > 1:
+        elif (
+            isinstance(body, cst.SimpleStatementSuite)
+            and len(body.body) > 1
+            and _is_tick(body.body[0], counter)
+        ):
             self.cuts.append((self.spans[body.body[0]][0], self.spans[body.body[1]][0]))
         self.compound(loop)
 

@@ -27,12 +27,16 @@ recorded by its type name.
 
 # codemod-telemetry-helper: 1
 
+from __future__ import annotations
+
 import atexit
+import importlib
 import json
 import os
 import sys
 import threading
 import time
+from typing import Any, Callable, Optional, Tuple
 
 __all__ = ["enter", "enter_gen", "error", "flush", "leave", "loop", "on", "var"]
 
@@ -44,7 +48,7 @@ _SAMPLE_TRIES = 10
 _MAX_REPR = 120
 
 
-def _env_flag(name, default):
+def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -55,22 +59,38 @@ _ENABLED = _env_flag("CODEMOD_TELEMETRY", True)
 _VALUES = _env_flag("CODEMOD_TELEMETRY_VALUES", True)
 _PATH = os.path.abspath(os.environ.get("CODEMOD_TELEMETRY_FILE") or "telemetry.jsonl")
 
+Token = Any  # an int (start time) while aggregating, a (span, context token) pair with spans
+Info = Tuple[str, int, str, Optional[str]]
+
 # site -> [calls, errors, total_ns, min_ns, max_ns, {error type: count}]
-_functions = {}
+_functions: dict[str, list[Any]] = {}
 # site -> [runs, iterations, max_iterations]
-_loops = {}
+_loops: dict[str, list[int]] = {}
 # site -> [assignments, type, [sample values]]
-_variables = {}
+_variables: dict[str, list[Any]] = {}
 # site -> (path, line, qualname, variable name or None)
-_info_cache = {}
+_info_cache: dict[str, Info] = {}
 
 _flush_lock = threading.Lock()
 _next_check = 0
 _next_flush = 0
-_otel = None  # (trace module, context module, tracer, Status, StatusCode) once enabled
 
 
-def _info(site, variable=False):
+class _Otel:
+    """The OpenTelemetry pieces, once the application has registered a provider."""
+
+    def __init__(self, trace: Any, provider: Any) -> None:
+        self.trace = trace
+        self.context = importlib.import_module("opentelemetry.context")
+        self.tracer = provider.get_tracer("codemod.telemetry")
+        self.status = trace.Status
+        self.error_code = trace.StatusCode.ERROR
+
+
+_otel: _Otel | None = None
+
+
+def _info(site: str, variable: bool = False) -> Info:
     """Split a site key ``path:line:qualname[:variable]`` (cached)."""
     info = _info_cache.get(site)
     if info is None:
@@ -83,7 +103,7 @@ def _info(site, variable=False):
     return info
 
 
-def _is_error(exc):
+def _is_error(exc: BaseException | None) -> bool:
     """Control flow (generator close, cancellation, exit) is not an error."""
     return (
         exc is not None
@@ -97,50 +117,47 @@ _SCALARS = (int, float, complex, bool, str, bytes, type(None))
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
-def _render(value, depth):
+def _render(value: Any, depth: int) -> str:
     kind = type(value)
     if kind in _SCALARS:
         if kind is int and (value > 10**30 or value < -(10**30)):
-            return "<int of %d bits>" % value.bit_length()
+            return f"<int of {value.bit_length()} bits>"
         if kind in (str, bytes) and len(value) > _MAX_REPR:
             return repr(value[:_MAX_REPR]) + "..."
         return repr(value)
     if kind in _CONTAINERS:
         if depth >= 2:
-            return "<%s of %d>" % (kind.__name__, len(value))
-        if kind is dict:
-            items = []
-            for index, key in enumerate(value):
-                if index == 5:
-                    items.append("...")
-                    break
-                items.append(_render(key, depth + 1) + ": " + _render(value[key], depth + 1))
-            return "{" + ", ".join(items) + "}"
+            return f"<{kind.__name__} of {len(value)}>"
         items = []
         for index, item in enumerate(value):
             if index == 5:
                 items.append("...")
                 break
-            items.append(_render(item, depth + 1))
+            if kind is dict:
+                items.append(_render(item, depth + 1) + ": " + _render(value[item], depth + 1))
+            else:
+                items.append(_render(item, depth + 1))
         body = ", ".join(items)
+        if kind is dict:
+            return "{" + body + "}"
         if kind is list:
             return "[" + body + "]"
         if kind is tuple:
             return "(" + body + ("," if len(items) == 1 else "") + ")"
-        return "%s({%s})" % (kind.__name__, body)
-    return "<%s>" % _type_name(kind)
+        return f"{kind.__name__}({{{body}}})"
+    return f"<{_type_name(kind)}>"
 
 
-def _type_name(kind):
+def _type_name(kind: Any) -> str:
     try:
         module = kind.__module__
         name = kind.__qualname__
-        return name if module == "builtins" else "%s.%s" % (module, name)
+        return str(name if module == "builtins" else f"{module}.{name}")
     except Exception:
         return "?"
 
 
-def _safe_repr(value):
+def _safe_repr(value: Any) -> str:
     try:
         text = _render(value, 0)
     except Exception:
@@ -149,18 +166,18 @@ def _safe_repr(value):
 
 
 # -- aggregation (no OpenTelemetry) ---------------------------------------------------
-def _function_record(site):
+def _function_record(site: str) -> list[Any]:
     record = _functions.get(site)
     if record is None:
         record = _functions.setdefault(site, [0, 0, 0, 1 << 62, 0, {}])
     return record
 
 
-def _enter_json(site):
+def _enter_json(site: str) -> Token:
     return _perf() or 1  # the token must be truthy: instrumented code tests it
 
 
-def _leave_json(site, token):
+def _leave_json(site: str, token: Token) -> None:
     try:
         now = _perf()
         elapsed = now - token
@@ -179,7 +196,7 @@ def _leave_json(site, token):
         pass
 
 
-def _error_json(site, token):
+def _error_json(site: str, token: Token) -> None:
     try:
         exc = sys.exc_info()[1]
         if _is_error(exc):
@@ -191,7 +208,7 @@ def _error_json(site, token):
         pass
 
 
-def _loop_json(site, iterations):
+def _loop_json(site: str, iterations: int) -> None:
     try:
         record = _loops.get(site)
         if record is None:
@@ -207,7 +224,7 @@ def _loop_json(site, iterations):
         pass
 
 
-def _var_json(site, value):
+def _var_json(site: str, value: Any) -> None:
     try:
         record = _variables.get(site)
         if record is None:
@@ -223,56 +240,53 @@ def _var_json(site, value):
 
 
 # -- OpenTelemetry --------------------------------------------------------------------
-def _enter_otel(site):
+def _start_span(site: str) -> Any:
+    assert _otel is not None
+    path, line, qualname, _ = _info(site)
+    return _otel.tracer.start_span(
+        qualname,
+        attributes={
+            "code.function.name": qualname,
+            "code.file.path": path,
+            "code.line.number": line,
+        },
+    )
+
+
+def _enter_otel(site: str) -> Token:
     try:
-        trace, context, tracer = _otel[0], _otel[1], _otel[2]
-        path, line, qualname, _ = _info(site)
-        span = tracer.start_span(
-            qualname,
-            attributes={
-                "code.function.name": qualname,
-                "code.file.path": path,
-                "code.line.number": line,
-            },
-        )
-        return (span, context.attach(trace.set_span_in_context(span)))
+        assert _otel is not None
+        span = _start_span(site)
+        return (span, _otel.context.attach(_otel.trace.set_span_in_context(span)))
     except Exception:
         return None
 
 
-def _enter_gen_otel(site):
+def _enter_gen_otel(site: str) -> Token:
     # Generators never make their span current: a context held across ``yield``
     # would leak into the consumer.
     try:
-        path, line, qualname, _ = _info(site)
-        span = _otel[2].start_span(
-            qualname,
-            attributes={
-                "code.function.name": qualname,
-                "code.file.path": path,
-                "code.line.number": line,
-            },
-        )
-        return (span, None)
+        return (_start_span(site), None)
     except Exception:
         return None
 
 
-def _leave_otel(site, token):
+def _leave_otel(site: str, token: Token) -> None:
     if type(token) is not tuple:
         if type(token) is int:
             _leave_json(site, token)
         return
     try:
+        assert _otel is not None
         span, attached = token
         if attached is not None:
-            _otel[1].detach(attached)
+            _otel.context.detach(attached)
         span.end()
     except Exception:
         pass
 
 
-def _error_otel(site, token):
+def _error_otel(site: str, token: Token) -> None:
     try:
         exc = sys.exc_info()[1]
         if not _is_error(exc):
@@ -280,31 +294,33 @@ def _error_otel(site, token):
         if type(token) is not tuple:
             _error_json(site, token)
             return
+        assert _otel is not None and exc is not None
         span = token[0]
         span.record_exception(exc)
-        span.set_status(_otel[3](_otel[4].ERROR, type(exc).__name__))
+        span.set_status(_otel.status(_otel.error_code, type(exc).__name__))
     except Exception:
         pass
 
 
-def _event(name, site, attributes):
-    span = _otel[0].get_current_span()
+def _event(name: str, site: str, variable: bool, attributes: dict[str, Any]) -> None:
+    assert _otel is not None
+    span = _otel.trace.get_current_span()
     if span.is_recording():
-        path, line, qualname, _ = _info(site, "codemod.variable.name" in attributes)
+        path, line, qualname, _ = _info(site, variable)
         attributes["code.function.name"] = qualname
         attributes["code.file.path"] = path
         attributes["code.line.number"] = line
         span.add_event(name, attributes)
 
 
-def _loop_otel(site, iterations):
+def _loop_otel(site: str, iterations: int) -> None:
     try:
-        _event("codemod.loop", site, {"codemod.loop.iterations": iterations})
+        _event("codemod.loop", site, False, {"codemod.loop.iterations": iterations})
     except Exception:
         pass
 
 
-def _var_otel(site, value):
+def _var_otel(site: str, value: Any) -> None:
     try:
         attributes = {
             "codemod.variable.name": _info(site, True)[3] or "",
@@ -312,12 +328,12 @@ def _var_otel(site, value):
         }
         if _VALUES:
             attributes["codemod.variable.value"] = _safe_repr(value)
-        _event("codemod.variable", site, attributes)
+        _event("codemod.variable", site, True, attributes)
     except Exception:
         pass
 
 
-def _check_otel():
+def _check_otel() -> None:
     """Switch to spans once the application registers a real tracer provider."""
     global _otel, enter, enter_gen, error, leave, loop, var
     trace = sys.modules.get("opentelemetry.trace")
@@ -327,17 +343,14 @@ def _check_otel():
         provider = trace.get_tracer_provider()
         if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
             return
-        from opentelemetry import context
-        from opentelemetry.trace import Status, StatusCode
-
-        _otel = (trace, context, provider.get_tracer("codemod.telemetry"), Status, StatusCode)
+        _otel = _Otel(trace, provider)
     except Exception:
         return
     enter, enter_gen, error, leave = _enter_otel, _enter_gen_otel, _error_otel, _leave_otel
     loop, var = _loop_otel, _var_otel
 
 
-def _tick(now):
+def _tick(now: int) -> None:
     global _next_check, _next_flush
     _next_check = now + _CHECK_EVERY_NS
     _check_otel()
@@ -348,46 +361,73 @@ def _tick(now):
 
 
 # -- output ---------------------------------------------------------------------------
-def _drain():
+def _drain() -> list[dict[str, Any]]:
     """Take the counts gathered since the last flush (each read-and-reset is atomic
     under the GIL because no call happens between the read and the reset)."""
-    lines = []
+    lines: list[dict[str, Any]] = []
     pid = os.getpid()
     now = round(time.time(), 3)
     for site, record in list(_functions.items()):
         calls, errors, total, low, high, kinds = (
-            record[0], record[1], record[2], record[3], record[4], record[5]
+            record[0],
+            record[1],
+            record[2],
+            record[3],
+            record[4],
+            record[5],
         )
         record[0], record[1], record[2], record[3], record[4], record[5] = 0, 0, 0, 1 << 62, 0, {}
         if calls or errors:
             path, line, qualname, _ = _info(site)
             entry = {
-                "type": "function", "name": qualname, "file": path, "line": line,
-                "calls": calls, "errors": errors, "total_ns": total,
-                "min_ns": low if calls else 0, "max_ns": high, "pid": pid, "time": now,
+                "type": "function",
+                "name": qualname,
+                "file": path,
+                "line": line,
+                "calls": calls,
+                "errors": errors,
+                "total_ns": total,
+                "min_ns": low if calls else 0,
+                "max_ns": high,
+                "pid": pid,
+                "time": now,
             }
             if kinds:
                 entry["error_types"] = kinds
             lines.append(entry)
-    for site, record in list(_loops.items()):
-        runs, iterations, longest = record[0], record[1], record[2]
-        record[0], record[1], record[2] = 0, 0, 0
+    for site, counts in list(_loops.items()):
+        runs, iterations, longest = counts[0], counts[1], counts[2]
+        counts[0], counts[1], counts[2] = 0, 0, 0
         if runs:
             path, line, qualname, _ = _info(site)
-            lines.append({
-                "type": "loop", "function": qualname, "file": path, "line": line,
-                "runs": runs, "iterations": iterations, "max_iterations": longest,
-                "pid": pid, "time": now,
-            })
+            lines.append(
+                {
+                    "type": "loop",
+                    "function": qualname,
+                    "file": path,
+                    "line": line,
+                    "runs": runs,
+                    "iterations": iterations,
+                    "max_iterations": longest,
+                    "pid": pid,
+                    "time": now,
+                }
+            )
     for site, record in list(_variables.items()):
         count, kind, samples = record[0], record[1], record[2]
         record[0] = 0
         if count:
             path, line, qualname, name = _info(site, True)
             entry = {
-                "type": "variable", "function": qualname, "name": name, "file": path,
-                "line": line, "count": count, "value_type": _type_name(kind),
-                "pid": pid, "time": now,
+                "type": "variable",
+                "function": qualname,
+                "name": name,
+                "file": path,
+                "line": line,
+                "count": count,
+                "value_type": _type_name(kind),
+                "pid": pid,
+                "time": now,
             }
             if _VALUES:
                 entry["samples"] = list(samples)
@@ -395,7 +435,7 @@ def _drain():
     return lines
 
 
-def flush():
+def flush() -> None:
     """Append what was gathered since the last flush to the telemetry file."""
     try:
         with _flush_lock:
@@ -414,7 +454,7 @@ def flush():
         pass
 
 
-def _after_fork():
+def _after_fork() -> None:
     global _flush_lock
     _flush_lock = threading.Lock()
     _functions.clear()
@@ -427,28 +467,33 @@ def _after_fork():
 on = _ENABLED
 
 if _ENABLED:
-    enter, enter_gen, error, leave = _enter_json, _enter_json, _error_json, _leave_json
-    loop, var = _loop_json, _var_json
-    gil = getattr(sys, "_is_gil_enabled", None)
-    if gil is not None and not gil():
+    enter = _enter_json  # type: Callable[[str], Token]
+    enter_gen = _enter_json  # type: Callable[[str], Token]
+    error = _error_json  # type: Callable[[str, Token], Any]
+    leave = _leave_json  # type: Callable[[str, Token], Any]
+    loop = _loop_json  # type: Callable[[str, int], Any]
+    var = _var_json  # type: Callable[[str, Any], Any]
+    _gil = getattr(sys, "_is_gil_enabled", None)
+    if _gil is not None and not _gil():
         # Free-threaded CPython: the read-modify-write updates need a lock.
         _update_lock = threading.Lock()
 
-        def _locked(function):
-            def call(site, value):
+        def _locked(function: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
+            def call(site: str, value: Any) -> None:
                 with _update_lock:
-                    return function(site, value)
+                    function(site, value)
 
             return call
 
-        error, leave, loop, var = (
-            _locked(_error_json), _locked(_leave_json), _locked(_loop_json), _locked(_var_json)
-        )
+        error, leave = _locked(_error_json), _locked(_leave_json)
+        loop, var = _locked(_loop_json), _locked(_var_json)
     atexit.register(flush)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork)
 else:
     # Disabled: instrumented code does not call in (see ``on``); should anything call
     # anyway, C-level no-ops take the same arguments and do nothing.
-    enter = enter_gen = len
-    error = leave = loop = var = {}.get
+    _ignore: Any = {}.get
+    _length: Any = len
+    enter = enter_gen = _length
+    error = leave = loop = var = _ignore
