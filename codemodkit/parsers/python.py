@@ -11,8 +11,10 @@ offset is an offset into the caller's string.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,11 @@ __all__ = ["LineIndex", "ParsedPython", "PyFacts", "PythonParseError", "parse_py
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _NEWLINE_TOKENS = frozenset({"\n", "\r\n", "\r"})
+#: strings made of several tokens; a part may be exactly a newline, so the whole
+#: node is protected rather than its tokens
+_COMPOSITE_STRINGS = tuple(
+    kind for kind in (cst.FormattedString, getattr(cst, "TemplatedString", None)) if kind is not None
+)
 
 
 class PythonParseError(Exception):
@@ -134,6 +141,7 @@ class _OffsetState(CodegenState):
         self.spans: dict[cst.CSTNode, tuple[int, int]] = {}
         self.suite_starts: dict[cst.CSTNode, int] = {}
         self.multiline: list[tuple[int, int]] = []
+        self._string_starts: list[tuple[int, int]] = []
 
     def add_indent_tokens(self) -> None:
         for token in self.indent_tokens:
@@ -155,6 +163,14 @@ class _OffsetState(CodegenState):
         kind = type(node)
         if kind is cst.SimpleStatementSuite or kind is cst.IndentedBlock:
             self.suite_starts[node] = self.offset
+        elif kind in _COMPOSITE_STRINGS:
+            self._string_starts.append((self.offset, len(self.tokens)))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        if type(node) in _COMPOSITE_STRINGS:
+            offset, first_token = self._string_starts.pop()
+            if any("\n" in t or "\r" in t for t in self.tokens[first_token:]):
+                self.multiline.append((offset, self.offset))
 
     @contextmanager
     def record_syntactic_position(
@@ -176,14 +192,26 @@ class _OffsetState(CodegenState):
             self.spans[node] = (start, end)
 
 
+def _syntax_error(text: str, exc: cst.ParserSyntaxError) -> str:
+    """One line: CPython's own message when it agrees the code is invalid (it is clearer)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as error:
+        return f"syntax error at line {error.lineno}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = " ".join(exc.message.split())
+    return f"libcst cannot parse this file (line {exc.raw_line}): {message}"
+
+
 def parse_python(text: str) -> ParsedPython:
     """Parse ``text`` with libcst and record offsets; raise PythonParseError if invalid."""
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        raise PythonParseError(
-            f"syntax error at line {exc.raw_line}, column {exc.raw_column}: {exc.message}"
-        ) from None
+        raise PythonParseError(_syntax_error(text, exc)) from None
     except RecursionError:
         raise PythonParseError("too deeply nested for the parser") from None
     state = _OffsetState(module)

@@ -31,7 +31,7 @@ from .sites import HELPER_MODULE, RESERVED_PREFIX, FunctionSite, ImportSite, Loo
 from .snippets import PySnippet, site_key, template_snippet
 from .strip import has_instrumentation, strip
 
-__all__ = ["PythonTelemetry", "helper_file"]
+__all__ = ["PythonTelemetry", "helper_file", "instrument_text", "strip_text"]
 
 GENERATED_MARKER = "@" + "generated"
 HELPER_MARKER = b"# codemod-telemetry-helper:"
@@ -264,3 +264,24 @@ class PythonTelemetry:
             warnings=warnings_,
             needs=needs,
         )
+
+
+def strip_text(text: str) -> str:
+    """``text`` with any telemetry instrumentation removed."""
+    parsed = parse_python(text)
+    return strip(parsed).text
+
+
+def instrument_text(text: str, module: str = "m", relpath: str = "m.py", dots: str = ".") -> str:
+    """Instrument a module's source with template snippets, without touching any file.
+
+    Existing instrumentation is stripped first, as the command does, so the result is
+    the same whether ``text`` was instrumented before or not.
+    """
+    parsed = parse_python(text)
+    if has_instrumentation(text):
+        parsed = parse_python(strip(parsed).text)
+    plan = collect(parsed, module, relpath)
+    accepted = [(site, template_snippet(site, relpath)) for site in plan.sites()]
+    edits = layout(parsed.facts(), accepted, find_import_site(parsed, dots))
+    return apply_edits(parsed.text, edits)

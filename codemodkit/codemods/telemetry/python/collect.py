@@ -208,6 +208,12 @@ class _Collector:
         prefix = self.text[line_start:offset]
         return prefix if not prefix.strip(" \t\f") else None
 
+    def _unit(self, outer: str, inner: str) -> str:
+        """The indentation step from ``outer`` to ``inner``, else the file's default."""
+        if inner.startswith(outer) and len(inner) > len(outer):
+            return inner[len(outer) :]
+        return self.parsed.indent
+
     def _skip(self, node: cst.CSTNode, reason: str) -> None:
         self.plan.skipped.append((self.lines.line_of(self._first_offset(node)) + 1, reason))
 
@@ -284,8 +290,11 @@ class _Collector:
         if "overload" in decorators:
             return "typing.overload stub"
         body = node.body
-        stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
-        smalls = _small_statements(stmts)  # type: ignore[arg-type]
+        if isinstance(body, cst.IndentedBlock):
+            smalls = _small_statements(body.body)
+        else:
+            assert isinstance(body, cst.SimpleStatementSuite)
+            smalls = list(body.body)
         if smalls is not None:
             rest = smalls[1:] if smalls and _is_docstring(smalls[0]) else smalls
             if all(isinstance(s, cst.Expr) and isinstance(s.value, cst.Ellipsis) for s in rest):
@@ -310,9 +319,11 @@ class _Collector:
             prefix = self._line_prefix(first_offset)
             if prefix is None:
                 return None
+            def_prefix = self._line_prefix(self.spans[node][0]) or ""
+            unit = self._unit(def_prefix, prefix)
             first = lines.line_of(first_offset)
             last = self._last_line(stmts[-1])
-            region: Region | None = Region(first, last, prefix)
+            region: Region | None = Region(first, last, prefix, unit)
             insert_at = lines.start(first)
             layout: Literal["block", "suite"] = "block"
         else:
@@ -322,7 +333,8 @@ class _Collector:
             def_prefix = self._line_prefix(self.spans[node][0])
             if def_prefix is None:
                 return None
-            prefix = def_prefix + self.parsed.indent
+            unit = self.parsed.indent
+            prefix = def_prefix + unit
             region = None
             insert_at = self.parsed.suite_starts[body]
             last = lines.line_of(self.spans[body][1] - 1)
@@ -348,6 +360,7 @@ class _Collector:
             insert_at=insert_at,
             end_at=lines.end(last),
             prefix=prefix,
+            unit=unit,
         )
 
     def loop(self, node: cst.For | cst.While, scope: _Scope) -> None:
@@ -391,10 +404,12 @@ class _Collector:
             if tick_prefix is None:
                 return None
             tick_at = lines.start(lines.line_of(body_offset))
+            unit = self._unit(prefix, tick_prefix)
         else:
             assert isinstance(body, cst.SimpleStatementSuite)
             tick_at = self.spans[body.body[0]][0]
             tick_prefix = None
+            unit = self.parsed.indent
         if isinstance(node, cst.While):
             flavor: Literal["for", "async for", "while"] = "while"
         else:
@@ -408,7 +423,7 @@ class _Collector:
             span=self.spans[node],
             flavor=flavor,
             counter=counter_name(depth),
-            region=Region(first, last, prefix),
+            region=Region(first, last, prefix, unit),
             insert_at=lines.start(first),
             end_at=lines.end(last),
             prefix=prefix,

@@ -62,16 +62,16 @@ class _Layout:
 
     def indent(self, prefix: str, wraps: Iterable[str]) -> str:
         """``prefix`` as it reads once the given enclosing regions are indented."""
-        columns = sorted(
+        steps = sorted(
             (
-                len(r.prefix)
+                (len(r.prefix), r.unit)
                 for w in wraps
                 if (r := self.regions.get(w)) and prefix.startswith(r.prefix)
             ),
             reverse=True,
         )
-        for column in columns:
-            prefix = prefix[:column] + self.unit + prefix[column:]
+        for column, unit in steps:
+            prefix = prefix[:column] + unit + prefix[column:]
         return prefix
 
     def lines(self, prefix: str, statements: Iterable[str]) -> str:
@@ -91,12 +91,12 @@ class _Layout:
                 content = lines.line_text(line)
                 if content.startswith(region.prefix) and content.strip():
                     at = lines.start(line) + width
-                    self.insert(at, self.unit, _INDENT, 0)
+                    self.insert(at, region.unit, _INDENT, 0)
 
     def function(self, site: FunctionSite, snippet: PySnippet) -> None:
         depth = len(site.ancestors)
         outer = self.indent(site.prefix, site.ancestors)
-        inner = outer + self.unit
+        inner = outer + site.unit
         closing = (
             f"{outer}except BaseException:{self.nl}"
             + self.lines(inner, (*snippet.on_error, "raise"))
@@ -119,7 +119,7 @@ class _Layout:
             _BEFORE,
             depth,
         )
-        closing = f"{outer}finally:{self.nl}" + self.lines(outer + self.unit, snippet.after)
+        closing = f"{outer}finally:{self.nl}" + self.lines(outer + site.region.unit, snippet.after)
         self.insert(site.end_at, closing, _AFTER, -depth)
         if snippet.tick is not None:
             if site.tick_prefix is None:

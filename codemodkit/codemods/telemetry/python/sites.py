@@ -29,6 +29,8 @@ class Region:
     last: int
     #: indentation text of the statements in the region, before instrumentation
     prefix: str
+    #: the indentation step this region adds (learned from the code around it)
+    unit: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class FunctionSite(Site):
     end_at: int
     #: indentation of the lines the wrap adds (before enclosing wraps are applied)
     prefix: str
+    #: indentation step for the lines inside the added ``except``/``finally`` blocks
+    unit: str
 
 
 @dataclass(frozen=True)
