@@ -36,8 +36,8 @@ def text_and_edits(draw: st.DrawFn) -> tuple[str, list[Edit[str]]]:
     text = draw(st.text(max_size=40))
     cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
     edits = []
-    for start, end in zip(cuts[::2], cuts[1::2], strict=False):
-        edits.append(Edit(start, end, draw(st.text(max_size=5))))
+    for index, (start, end) in enumerate(zip(cuts[::2], cuts[1::2], strict=False)):
+        edits.append(Edit(start, end, draw(st.text(max_size=5)), key=(index,)))
     return text, edits
 
 
