@@ -162,6 +162,20 @@ def _repository_top(folder: Path) -> Path:
     return folder
 
 
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "package.json")
+
+
+def _explicit_base(path: Path, top: Path) -> Path:
+    """The folder whose subfolders' rules apply to a file named explicitly."""
+    if (top / ".git").exists() and top in path.parents:
+        return top
+    for candidate in path.parents:
+        if any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
+            return candidate
+    cwd = Path.cwd()
+    return cwd if cwd in path.parents else path.parent
+
+
 def _is_virtualenv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
@@ -172,6 +186,7 @@ class _Walker:
         self.result = result
         self.ignores = _Ignores()
         self.seen: set[Path] = set()
+        self.seen_skips: set[Path] = set()
         self.user_spec = (
             pathspec.GitIgnoreSpec.from_lines(options.exclude) if options.exclude else None
         )
@@ -211,12 +226,11 @@ class _Walker:
         return None
 
     def explicit_reason(self, path: Path, top: Path) -> str | None:
-        """A file named on the command line gets the folder rules of every ancestor too."""
-        base = top if top in path.parents else path.parent
+        """A file named on the command line gets the folder rules of its ancestors too,
+        from the repository (or project, or working folder) it belongs to."""
+        base = _explicit_base(path, top)
         for folder in reversed(path.parents):
-            if folder != base and base not in folder.parents:
-                continue
-            if folder == base:
+            if folder == base or base not in folder.parents:
                 continue
             reason = self.dir_reason(folder, _relative(folder, base), top)
             if reason is not None:
@@ -235,6 +249,13 @@ class _Walker:
             return Problem(display, f"symlink pointing outside the tree ({target})")
         return Problem(display, "symlink (its target is processed where it lives)")
 
+    def skip(self, path: Path, reason: str) -> None:
+        """Count a quiet skip once, however many arguments reach the path."""
+        key = Path(os.path.abspath(path))
+        if key not in self.seen_skips:
+            self.seen_skips.add(key)
+            self.result.skip(reason)
+
     def add(self, path: Path, root: Path) -> None:
         key = path.resolve()
         if key in self.seen:
@@ -252,7 +273,7 @@ class _Walker:
         if reason is None:
             self.add(path, root)
         elif reason != "not a supported file type":
-            self.result.skip(reason)
+            self.skip(path, reason)
 
     def folder(self, root: Path) -> None:
         top = _repository_top(root)
@@ -266,13 +287,13 @@ class _Walker:
                     if "processed where it lives" not in problem.reason:
                         self.result.problems.append(problem)
                     else:
-                        self.result.skip("symlink")
+                        self.skip(sub, "symlink")
                     continue
                 reason = self.dir_reason(sub, _relative(sub, root), top)
                 if reason is None:
                     kept.append(name)
                 else:
-                    self.result.skip(reason)
+                    self.skip(sub, reason)
             dirs[:] = kept
             for name in sorted(files):
                 path = here / name
@@ -280,7 +301,7 @@ class _Walker:
                     if path.suffix in LANGUAGES:
                         problem = self.symlink_problem(path, root)
                         if "processed where it lives" in problem.reason:
-                            self.result.skip("symlink")
+                            self.skip(path, "symlink")
                         else:
                             self.result.problems.append(problem)
                     continue
@@ -309,10 +330,8 @@ class _Walker:
             return
         top = _repository_top(path.parent)
         reason = self.explicit_reason(path, top)
-        if reason == "not a supported file type":
+        if reason == "not a supported file type" or reason is not None:
             self.result.problems.append(Problem(display_path(path), reason))
-        elif reason is not None:
-            self.result.problems.append(Problem(display_path(path), f"skipped: {reason}"))
         else:
             self.add(path, path.parent)
 
@@ -329,4 +348,5 @@ def discover(paths: Iterable[str | Path], options: DiscoveryOptions) -> Discover
     walker = _Walker(options, result)
     for raw in paths:
         walker.argument(Path(raw))
+    result.problems = list(dict.fromkeys(result.problems))  # overlapping arguments
     return result

@@ -22,7 +22,7 @@ from codemodkit.codemods.base import Codemod, FileContext, FileOutcome, Prepared
 from codemodkit.discovery import Candidate
 from codemodkit.llm import LLMManager, Prompt, TemplateProvider
 from codemodkit.output.diff import unified_diff
-from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE, SourceError, read_source
+from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE, DecodedSource, SourceError, read_source
 
 __all__ = ["FileResult", "RunOptions", "default_jobs", "run"]
 
@@ -52,7 +52,8 @@ class FileResult:
     path: Path
     status: Status
     reason: str = ""
-    diff: str | None = None
+    #: unified diff as bytes in the file's encoding (dry runs)
+    diff: bytes | None = None
     new_data: bytes | None = None
     counts: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -91,10 +92,10 @@ def process_file(codemod: Codemod, options: RunOptions, candidate: Candidate) ->
     try:
         prepared = codemod.prepare(context, source)
         if not isinstance(prepared, Prepared):
-            return _result(candidate, source.text, source.encode, prepared, options, started)
+            return _result(candidate, source, prepared, options, started)
         answers, fallbacks = _answer(codemod, prepared, LLMManager(TemplateProvider()))
         outcome = codemod.finish(prepared, answers)
-        result = _result(candidate, source.text, source.encode, outcome, options, started)
+        result = _result(candidate, source, outcome, options, started)
         return replace(
             result, requests=len(prepared.requests), fallbacks=fallbacks, notes=prepared.notes
         )
@@ -110,8 +111,7 @@ def _failure(candidate: Candidate, status: Status, reason: str) -> FileResult:
 
 def _result(
     candidate: Candidate,
-    old_text: str,
-    encode: Callable[[str], bytes],
+    source: DecodedSource,
     outcome: FileOutcome,
     options: RunOptions,
     started: float,
@@ -120,12 +120,12 @@ def _result(
     data = None
     if outcome.status == "changed" and outcome.text is not None:
         try:
-            data = encode(outcome.text)
+            data = source.encode(outcome.text)
         except UnicodeEncodeError as exc:
             reason = f"the new text cannot be written in the file's encoding: {exc.reason}"
             return _failure(candidate, "failed", reason)
         if options.diff:
-            diff = unified_diff(old_text, outcome.text, candidate.display)
+            diff = unified_diff(source.text, outcome.text, candidate.display, source.encoding)
         if not options.keep_output:
             data = None
     return FileResult(

@@ -62,7 +62,7 @@ class Session:
         self.final_needs: dict[Path, bool] = {}
         self.pending = 0
         #: dry runs print support-file diffs after the code diffs
-        self.deferred: list[str] = []
+        self.deferred: list[bytes] = []
 
     @property
     def writes(self) -> bool:
@@ -98,7 +98,7 @@ class Session:
         if result.status == "changed":
             self.pending += 1
             if self.options.dry_run:
-                self.diffs.print(result.diff or "")
+                self.diffs.print(result.diff or b"")
             elif self.options.check:
                 self.out.print(f"would change: {result.display}", markup=False)
             else:

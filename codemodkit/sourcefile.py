@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
@@ -21,6 +22,7 @@ from pathlib import Path
 __all__ = ["DecodedSource", "SourceError", "atomic_write", "decode_source", "read_source"]
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 
 
 class SourceError(Exception):
@@ -45,7 +47,11 @@ def decode_source(data: bytes, language: str) -> DecodedSource:
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         except SyntaxError as exc:
-            raise SourceError(f"bad encoding declaration: {exc.msg}") from None
+            if _COOKIE.search(b"\n".join(data.splitlines()[:2])):
+                raise SourceError(f"bad encoding declaration: {exc.msg}") from None
+            # No declaration, just bytes that are not UTF-8 on the first lines: let
+            # the decoder below say where.
+            encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
     else:
         encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
     try:

@@ -68,8 +68,12 @@ def load_pair(helper_dir: Path):  # type: ignore[no-untyped-def]
     return load
 
 
-def run_codemod(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_codemod(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``codemod`` command line in a subprocess."""
     command = [sys.executable, "-m", "codemodkit", *args]
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )

@@ -101,11 +101,6 @@ def test_invalid_utf8_without_declaration_names_the_offset() -> None:
     assert "0xe9" in message
 
 
-@pytest.mark.xfail(
-    reason="BUG: a non-UTF-8 byte in the first two lines is reported as "
-    "'bad encoding declaration: invalid or missing encoding declaration', without the offset",
-    strict=True,
-)
 def test_invalid_utf8_on_the_first_line_names_the_offset() -> None:
     data = b"name = 'caf\xe9'\n"
 

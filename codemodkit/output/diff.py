@@ -18,19 +18,32 @@ def _lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
-def unified_diff(old: str | None, new: str | None, display: str, context: int = 3) -> str:
-    """Diff of one file; ``None`` stands for a file that does not exist."""
+def unified_diff(
+    old: str | None, new: str | None, display: str, encoding: str = "utf-8", context: int = 3
+) -> bytes:
+    """Diff of one file as bytes ``git apply`` accepts; ``None`` is a missing file.
+
+    Content lines are encoded in the file's own encoding (a BOM stays on line 1), so
+    the diff matches the bytes on disk; the header paths are UTF-8.
+    """
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    if encoding == "utf-8-sig":
+        old = None if old is None else "\ufeff" + old
+        new = None if new is None else "\ufeff" + new
     fromfile = "/dev/null" if old is None else f"a/{display}"
     tofile = "/dev/null" if new is None else f"b/{display}"
-    out: list[str] = []
-    for line in difflib.unified_diff(
+    out = bytearray()
+    lines = difflib.unified_diff(
         _lines(old or ""), _lines(new or ""), fromfile, tofile, n=context, lineterm="\n"
-    ):
-        if line.endswith(("\n", "\r")):
-            out.append(line)
-        else:
-            out.append(line + "\n" + _NO_NEWLINE)
-    return "".join(out)
+    )
+    for index, line in enumerate(lines):
+        if index < 2:  # the ---/+++ header
+            out += line.encode("utf-8", "surrogateescape")
+            continue
+        out += line.encode(codec)
+        if not line.endswith(("\n", "\r")):
+            out += b"\n" + _NO_NEWLINE.encode()
+    return bytes(out)
 
 
 class DiffPrinter:
@@ -41,13 +54,19 @@ class DiffPrinter:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def print(self, diff: str) -> None:
+    def print(self, diff: bytes) -> None:
         if not diff:
             return
         if not self.console.is_terminal:
-            self.console.file.write(diff)
-            self.console.file.flush()
+            stream = self.console.file
+            binary = getattr(stream, "buffer", None)
+            stream.flush()
+            if binary is not None:
+                binary.write(diff)
+                binary.flush()
+            else:
+                stream.write(diff.decode("utf-8", "replace"))
             return
-        for line in diff.splitlines():
+        for line in diff.decode("utf-8", "replace").splitlines():
             style = next((s for prefix, s in self._STYLES if line.startswith(prefix)), "")
             self.console.print(Text(line, style=style), soft_wrap=True, highlight=False)

@@ -29,7 +29,9 @@ _NEWLINE_TOKENS = frozenset({"\n", "\r\n", "\r"})
 #: strings made of several tokens; a part may be exactly a newline, so the whole
 #: node is protected rather than its tokens
 _COMPOSITE_STRINGS = tuple(
-    kind for kind in (cst.FormattedString, getattr(cst, "TemplatedString", None)) if kind is not None
+    kind
+    for kind in (cst.FormattedString, getattr(cst, "TemplatedString", None))
+    if kind is not None
 )
 
 

@@ -7,7 +7,12 @@ import textwrap
 import pytest
 
 from codemodkit.codemods.telemetry.python.collect import collect
-from codemodkit.codemods.telemetry.python.sites import FilePlan, FunctionSite, LoopSite, VariableSite
+from codemodkit.codemods.telemetry.python.sites import (
+    FilePlan,
+    FunctionSite,
+    LoopSite,
+    VariableSite,
+)
 from codemodkit.parsers.python import parse_python
 
 
@@ -121,8 +126,16 @@ def test_yield_in_a_nested_function_does_not_make_the_outer_one_a_generator() ->
         ('def f():\n    """Doc."""; return 1\n', "body layout cannot be wrapped"),
         ('def f(): "doc"; return 1\n', "body layout cannot be wrapped"),
     ],
-    ids=["overload", "ellipsis", "docstring-only", "abstract-pass", "abstract-raise", "protocol",
-         "docstring-shares-line", "one-line-docstring"],
+    ids=[
+        "overload",
+        "ellipsis",
+        "docstring-only",
+        "abstract-pass",
+        "abstract-raise",
+        "protocol",
+        "docstring-shares-line",
+        "one-line-docstring",
+    ],
 )
 def test_left_alone_with_a_reason(source: str, reason: str) -> None:
     plan = plan_of(source)

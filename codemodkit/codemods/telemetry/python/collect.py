@@ -330,11 +330,11 @@ class _Collector:
             assert isinstance(body, cst.SimpleStatementSuite)
             if _is_docstring(body.body[0]):
                 return None
-            def_prefix = self._line_prefix(self.spans[node][0])
-            if def_prefix is None:
+            header_prefix = self._line_prefix(self.spans[node][0])
+            if header_prefix is None:
                 return None
             unit = self.parsed.indent
-            prefix = def_prefix + unit
+            prefix = header_prefix + unit
             region = None
             insert_at = self.parsed.suite_starts[body]
             last = lines.line_of(self.spans[body][1] - 1)
