@@ -14,7 +14,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from codemodkit.parsers.python import LineIndex, PythonParseError, parse_python
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = sorted((REPO / "fixtures" / "python" / "telemetry").glob("*.py")) + [
+SAMPLES = [
+    *sorted((REPO / "fixtures" / "python" / "telemetry").glob("*.py")),
     Path(os.__file__),  # a large, varied real module
     Path(cst.__file__).parent / "_nodes" / "statement.py",
 ]
