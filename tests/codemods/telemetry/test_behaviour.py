@@ -1339,22 +1339,12 @@ def test_injected_names_do_not_shadow_user_names(load_pair: LoadPair) -> None:
         pytest.param("def f(_codemod_t):\n    return _codemod_t\n", id="parameter"),
         pytest.param(
             "import os as _codemod_tel\n\n\ndef f():\n    return _codemod_tel.sep\n",
-            marks=pytest.mark.xfail(
-                reason="BUG: a file using the name _codemod_tel is refused as "
-                "'existing instrumentation was edited by hand', not as a reserved prefix use",
-                strict=True,
-            ),
             id="import-alias",
         ),
         pytest.param("total = 0\nfor _codemod_n1 in range(3):\n    total += 1\n", id="loop-target"),
         pytest.param(
             "def f(items):\n    for x in items:\n        match x:\n"
             '            case {"n": _codemod_n1}:\n                pass\n',
-            marks=pytest.mark.xfail(
-                reason="BUG: names bound by match patterns are not checked for the reserved "
-                "prefix; the file is instrumented and its loop counter is overwritten",
-                strict=True,
-            ),
             id="match-capture",
         ),
     ],
@@ -2294,11 +2284,6 @@ def test_recording_objects_runs_no_repr(tmp_path: Path) -> None:
     assert samples == ["<instr_mod.Loud>"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: recording a dict variable looks every key up again (value[key]), "
-    "calling the keys' user-defined __hash__",
-    strict=True,
-)
 def test_recording_a_dict_calls_no_user_hash(tmp_path: Path) -> None:
     driver = """
     def scenario(m):
@@ -2331,20 +2316,10 @@ for arg in sys.argv[1:]:
         pytest.param((), id="default-warnings"),
         pytest.param(
             ("-W", "error"),
-            marks=pytest.mark.xfail(
-                reason="BUG: run as a script, the import block's 'from . import' emits an "
-                "ImportWarning, which -W error turns into an exception the fallback does not catch",
-                strict=True,
-            ),
             id="warnings-as-errors",
         ),
         pytest.param(
             ("-W", "default"),
-            marks=pytest.mark.xfail(
-                reason="BUG: run as a script, the import block's 'from . import' emits an "
-                "ImportWarning on stderr (-W default, -X dev)",
-                strict=True,
-            ),
             id="warnings-shown",
         ),
     ],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class _Ctx:
     targets: tuple[str, ...]
     generator: bool
     in_loop: bool = False
+    #: names declared nonlocal here (they cannot be annotated)
+    shared: tuple[str, ...] = ()
 
 
 # -- the strategy -------------------------------------------------------------------------
@@ -113,6 +115,7 @@ def _statement(draw: Draw, depth: int, ctx: _Ctx) -> list[Line]:
     kinds = ["assign", "assign", "aug", "tuple", "append", "raise", "return", "string"]
     if depth < MAX_DEPTH:
         kinds += ["if", "if", "for", "for", "while", "try", "try", "oneline", "helper"]
+        kinds += ["with", "match"]
     if ctx.in_loop:
         kinds += ["break", "continue"]
     if ctx.generator:
@@ -122,7 +125,7 @@ def _statement(draw: Draw, depth: int, ctx: _Ctx) -> list[Line]:
     inner = depth + 1
 
     if kind == "assign":
-        annotated = draw(st.booleans())
+        annotated = target not in ctx.shared and draw(st.booleans())
         return [(depth, f"{target}{': int' if annotated else ''} = {_expr(draw, ctx)}")]
     if kind == "aug":
         op = draw(st.sampled_from(["+=", "-=", "*=", "%=", "//="]))
@@ -174,7 +177,7 @@ def _statement(draw: Draw, depth: int, ctx: _Ctx) -> list[Line]:
         return lines
     if kind == "for":
         var = f"i{depth}"
-        loop = _Ctx((*ctx.names, var), ctx.targets, ctx.generator, in_loop=True)
+        loop = replace(ctx, names=(*ctx.names, var), in_loop=True)
         count = draw(st.integers(0, 4))
         lines = [(depth, f"for {var} in range({count}):"), *_block(draw, inner, loop)]
         if draw(st.booleans()):
@@ -182,7 +185,7 @@ def _statement(draw: Draw, depth: int, ctx: _Ctx) -> list[Line]:
         return lines
     if kind == "while":
         var = f"w{depth}"
-        loop = _Ctx((*ctx.names, var), ctx.targets, ctx.generator, in_loop=True)
+        loop = replace(ctx, names=(*ctx.names, var), in_loop=True)
         lines = [
             (depth, f"{var} = 0"),
             (depth, f"while {var} < {draw(st.integers(0, 4))}:"),
@@ -230,12 +233,41 @@ def _statement(draw: Draw, depth: int, ctx: _Ctx) -> list[Line]:
                 ),
             )
         ]
+    if kind == "with":
+        header = draw(
+            st.sampled_from(
+                [
+                    "with contextlib.suppress(KeyError):",
+                    f"with contextlib.nullcontext({_expr(draw, ctx)}) as {target}:",
+                ]
+            )
+        )
+        return [(depth, header), *_block(draw, inner, ctx)]
+    if kind == "match":
+        lines = [
+            (depth, f"match {draw(st.sampled_from(ctx.names))} % 4:"),
+            (inner, "case 0:"),
+            *_block(draw, inner + 1, ctx),
+            (inner, "case 1 | 2 as matched:"),
+            (inner + 1, "acc.append(matched)"),
+        ]
+        if draw(st.booleans()):
+            lines += [(inner, "case _:"), *_block(draw, inner + 1, ctx)]
+        return lines
     # a nested helper function (plain, never a generator), then a call to it
     name = f"helper{depth}"
-    helper = _Ctx(("y", "z", "x"), ("y", "z"), generator=False)
+    shares_c = draw(st.booleans())  # rebinds the enclosing function's c (nonlocal)
+    helper = _Ctx(
+        ("y", "z", "x", "c") if shares_c else ("y", "z", "x"),
+        ("y", "z", "c") if shares_c else ("y", "z"),
+        generator=False,
+        shared=("c",) if shares_c else (),
+    )
     lines = [(depth, f"def {name}(y):")]
     if draw(st.booleans()):
         lines.append((inner, '"""A nested helper."""'))
+    if shares_c:
+        lines.append((inner, "nonlocal c"))
     lines += [(inner, "z = y % 5"), *_block(draw, inner, helper), (inner, "return y")]
     if draw(st.booleans()):
         lines = [(depth, f"def {name}(y): return y * 2 + {draw(st.integers(0, 3))}")]
@@ -262,7 +294,7 @@ class Body:
 def bodies(draw: Draw) -> Body:
     generator = draw(st.booleans())
     ctx = _Ctx(("a", "b", "c", "x"), ("a", "b", "c"), generator)
-    lines: list[Line] = [(0, "def f(x):")]
+    lines: list[Line] = [(0, "import contextlib"), (0, ""), (0, ""), (0, "def f(x):")]
     if draw(st.booleans()):
         lines.append((1, '"""A generated function."""'))
     lines += [(1, "acc = []"), (1, "a = x"), (1, "b = x * 2 - 1"), (1, "c = 3")]

@@ -60,8 +60,11 @@ def _kind(site: Site) -> str:
     return "variable"
 
 
+_IDENTIFIER_FIELDS = ("id", "arg", "name", "asname", "rest")
+
+
 def _reserved_use(text: str) -> int | None:
-    """Line of the first identifier using the reserved prefix, if any."""
+    """Line of the first identifier the code binds or reads with the reserved prefix."""
     if RESERVED_PREFIX not in text:
         return None
     try:
@@ -69,20 +72,9 @@ def _reserved_use(text: str) -> int | None:
     except SyntaxError:
         return None
     for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Name):
-            names = [node.id]
-        elif isinstance(node, ast.arg):
-            names = [node.arg]
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names = [node.name]
-        elif isinstance(node, ast.alias):
-            names = [node.asname or node.name]
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names = list(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names = [node.name]
-        if any(n.startswith(RESERVED_PREFIX) for n in names):
+        names = [getattr(node, field, None) for field in _IDENTIFIER_FIELDS]
+        names.extend(getattr(node, "names", None) or ())  # global/nonlocal
+        if any(isinstance(n, str) and n.startswith(RESERVED_PREFIX) for n in names):
             return getattr(node, "lineno", 1)
     return None
 
@@ -151,7 +143,7 @@ class PythonTelemetry:
         if line is not None:
             why = (
                 "existing instrumentation was edited by hand"
-                if removed
+                if removed is not None and removed.removed
                 else f"uses the reserved prefix {RESERVED_PREFIX!r}"
             )
             return FileOutcome("failed", f"line {line}: {why}; rename it or exclude the file")

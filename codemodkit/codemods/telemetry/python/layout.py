@@ -38,11 +38,17 @@ _AFTER, _BEFORE, _INDENT = 0, 1, 2
 
 
 def import_block(dots: str, indent: str, newline: str) -> str:
-    """The helper import: relative inside a package, beside the file for a script."""
+    """The helper import: relative inside a package, beside the file otherwise.
+
+    Testing ``__package__`` (rather than trying the relative import and catching the
+    failure) avoids the ImportWarning a script would emit, which ``-W error`` turns
+    into a crash. ``globals().get`` also works in a bare ``exec`` namespace.
+    """
     return (
-        f"try:  # codemod telemetry helper; undo with: codemod telemetry --remove{newline}"
+        f'if globals().get("__package__"):  # codemod telemetry helper; '
+        f"undo with: codemod telemetry --remove{newline}"
         f"{indent}from {dots} import {HELPER_MODULE} as {HELPER_ALIAS}{newline}"
-        f"except ImportError:  # not imported as part of a package{newline}"
+        f"else:  # a script or top-level module: the helper sits beside it{newline}"
         f"{indent}import {HELPER_MODULE} as {HELPER_ALIAS}{newline}"
     )
 

@@ -72,7 +72,10 @@ class PlacementResolver:
         root = self.project_root(folder) or fallback_root
         chain: list[Path] = []
         current = folder
-        while current != current.parent and self.is_package(current):
+        # A stray __init__.py in the project root or in src/ does not make them part of
+        # the installed package: the chain of packages stops there.
+        boundary = {root, root / "src"} if self.project_root(folder) else set()
+        while current != current.parent and current not in boundary and self.is_package(current):
             chain.append(current)
             current = current.parent
         helper_dir = chain[-1] if chain else folder

@@ -165,19 +165,15 @@ def _is_loop_try(stmt: cst.CSTNode) -> bool:
 
 
 def _is_import_block(stmt: cst.CSTNode) -> bool:
-    if not (isinstance(stmt, cst.Try) and len(stmt.handlers) == 1 and stmt.orelse is None):
+    """``if <package test>: from . import helper as alias`` / ``else: import helper as alias``."""
+    if not (isinstance(stmt, cst.If) and isinstance(stmt.orelse, cst.Else)):
         return False
-    if stmt.finalbody is not None or not isinstance(stmt.body, cst.IndentedBlock):
+    body, other = stmt.body, stmt.orelse.body
+    if not (isinstance(body, cst.IndentedBlock) and isinstance(other, cst.IndentedBlock)):
         return False
-    handler = stmt.handlers[0]
-    if not (isinstance(handler.type, cst.Name) and handler.type.value == "ImportError"):
+    if len(body.body) != 1 or len(other.body) != 1:
         return False
-    if not isinstance(handler.body, cst.IndentedBlock) or len(stmt.body.body) != 1:
-        return False
-    relative, absolute = (
-        _only(stmt.body.body[0]),
-        (_only(handler.body.body[0]) if len(handler.body.body) == 1 else None),
-    )
+    relative, absolute = _only(body.body[0]), _only(other.body[0])
     return (
         isinstance(relative, cst.ImportFrom)
         and relative.module is None

@@ -113,19 +113,33 @@ def _is_error(exc: BaseException | None) -> bool:
     )
 
 
-_SCALARS = (int, float, complex, bool, str, bytes, type(None))
-_CONTAINERS = (list, tuple, set, frozenset, dict)
+# Types are compared by identity (``id``): ``in`` on a tuple of classes would run a
+# user metaclass's ``__eq__``.
+_SCALARS = {id(k) for k in (int, float, complex, bool, str, bytes, type(None))}
+_SEQUENCES = {id(list): ("[", "]"), id(tuple): ("(", ")")}
+_SETS = {id(set): "set", id(frozenset): "frozenset"}
 
 
 def _render(value: Any, depth: int) -> str:
     kind = type(value)
-    if kind in _SCALARS:
+    key = id(kind)
+    if key in _SCALARS:
         if kind is int and (value > 10**30 or value < -(10**30)):
             return f"<int of {value.bit_length()} bits>"
-        if kind in (str, bytes) and len(value) > _MAX_REPR:
+        if (kind is str or kind is bytes) and len(value) > _MAX_REPR:
             return repr(value[:_MAX_REPR]) + "..."
         return repr(value)
-    if kind in _CONTAINERS:
+    if kind is dict:
+        if depth >= 2:
+            return f"<dict of {len(value)}>"
+        items = []
+        for index, (item, item_value) in enumerate(value.items()):  # no key lookups: no __hash__
+            if index == 5:
+                items.append("...")
+                break
+            items.append(_render(item, depth + 1) + ": " + _render(item_value, depth + 1))
+        return "{" + ", ".join(items) + "}"
+    if key in _SEQUENCES or key in _SETS:
         if depth >= 2:
             return f"<{kind.__name__} of {len(value)}>"
         items = []
@@ -133,18 +147,17 @@ def _render(value: Any, depth: int) -> str:
             if index == 5:
                 items.append("...")
                 break
-            if kind is dict:
-                items.append(_render(item, depth + 1) + ": " + _render(value[item], depth + 1))
-            else:
-                items.append(_render(item, depth + 1))
+            items.append(_render(item, depth + 1))
         body = ", ".join(items)
-        if kind is dict:
-            return "{" + body + "}"
-        if kind is list:
-            return "[" + body + "]"
-        if kind is tuple:
-            return "(" + body + ("," if len(items) == 1 else "") + ")"
-        return f"{kind.__name__}({{{body}}})"
+        if key in _SETS:
+            name = _SETS[key]
+            if not items:
+                return f"{name}()"
+            return "{" + body + "}" if kind is set else f"{name}({{{body}}})"
+        opening, closing = _SEQUENCES[key]
+        if kind is tuple and len(items) == 1:
+            body += ","
+        return opening + body + closing
     return f"<{_type_name(kind)}>"
 
 
@@ -174,7 +187,21 @@ def _function_record(site: str) -> list[Any]:
 
 
 def _enter_json(site: str) -> Token:
-    return _perf() or 1  # the token must be truthy: instrumented code tests it
+    now = _perf()
+    if now >= _next_check:
+        _tick(now)
+        if _otel is not None:  # the application just registered a tracer provider
+            return _enter_otel(site)
+    return now or 1  # the token must be truthy: instrumented code tests it
+
+
+def _enter_gen_json(site: str) -> Token:
+    now = _perf()
+    if now >= _next_check:
+        _tick(now)
+        if _otel is not None:
+            return _enter_gen_otel(site)
+    return now or 1
 
 
 def _leave_json(site: str, token: Token) -> None:
@@ -362,8 +389,11 @@ def _tick(now: int) -> None:
 
 # -- output ---------------------------------------------------------------------------
 def _drain() -> list[dict[str, Any]]:
-    """Take the counts gathered since the last flush (each read-and-reset is atomic
-    under the GIL because no call happens between the read and the reset)."""
+    """Take the counts gathered since the last flush.
+
+    Each read-and-reset is atomic where updates are unlocked (see ``_needs_lock``):
+    no call happens between the read and the reset.
+    """
     lines: list[dict[str, Any]] = []
     pid = os.getpid()
     now = round(time.time(), 3)
@@ -439,7 +469,11 @@ def flush() -> None:
     """Append what was gathered since the last flush to the telemetry file."""
     try:
         with _flush_lock:
-            entries = _drain()
+            if _update_lock is not None:
+                with _update_lock:
+                    entries = _drain()
+            else:
+                entries = _drain()
             if not entries:
                 return
             data = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries)
@@ -455,11 +489,33 @@ def flush() -> None:
 
 
 def _after_fork() -> None:
-    global _flush_lock
+    global _flush_lock, _update_lock
     _flush_lock = threading.Lock()
+    if _update_lock is not None:
+        _update_lock = threading.RLock()
     _functions.clear()
     _loops.clear()
     _variables.clear()
+    # multiprocessing's forked children leave through os._exit, skipping atexit; its
+    # own exit hook runs finalizers, so flush from one.
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        try:
+            util.Finalize(None, flush, exitpriority=-100)
+        except Exception:
+            pass
+
+
+def _needs_lock() -> bool:
+    """Unlocked updates are safe only where no thread switch can happen between the
+    read and the write of ``record[0] += 1``: CPython 3.10+ with the GIL."""
+    if sys.version_info < (3, 10):
+        return True
+    gil = getattr(sys, "_is_gil_enabled", None)
+    return gil is not None and not gil()
+
+
+_update_lock = threading.RLock() if _needs_lock() else None  # re-entrant: leave() may flush
 
 
 #: Instrumented code skips every call when this is false, so disabled telemetry costs
@@ -468,18 +524,16 @@ on = _ENABLED
 
 if _ENABLED:
     enter = _enter_json  # type: Callable[[str], Token]
-    enter_gen = _enter_json  # type: Callable[[str], Token]
+    enter_gen = _enter_gen_json  # type: Callable[[str], Token]
     error = _error_json  # type: Callable[[str, Token], Any]
     leave = _leave_json  # type: Callable[[str, Token], Any]
     loop = _loop_json  # type: Callable[[str, int], Any]
     var = _var_json  # type: Callable[[str, Any], Any]
-    _gil = getattr(sys, "_is_gil_enabled", None)
-    if _gil is not None and not _gil():
-        # Free-threaded CPython: the read-modify-write updates need a lock.
-        _update_lock = threading.Lock()
+    if _update_lock is not None:
 
         def _locked(function: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
             def call(site: str, value: Any) -> None:
+                assert _update_lock is not None
                 with _update_lock:
                     function(site, value)
 
