@@ -79,18 +79,22 @@ def _reserved_use(text: str) -> int | None:
     return None
 
 
-def _still_parses(new_text: str, old_text: str) -> str | None:
-    """None if ``new_text`` is valid Python, else the error."""
+def _still_compiles(new_text: str, old_text: str, filename: str) -> str | None:
+    """None if ``new_text`` compiles, else the error.
+
+    ``compile`` is both faster than ``ast.parse`` and stricter: it also rejects a
+    ``return``, ``yield`` or ``await`` in the wrong place.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            ast.parse(new_text)
+            compile(new_text, filename, "exec", dont_inherit=True)
             return None
-        except SyntaxError as exc:
-            error = f"line {exc.lineno}: {exc.msg}"
+        except (SyntaxError, ValueError) as exc:
+            error = f"line {getattr(exc, 'lineno', '?')}: {getattr(exc, 'msg', exc)}"
         try:
-            ast.parse(old_text)
-        except SyntaxError:
+            compile(old_text, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
             # Syntax newer than this interpreter: fall back to libcst's grammar.
             try:
                 cst.parse_module(new_text)
@@ -238,7 +242,7 @@ class PythonTelemetry:
         current = prepared.source.text
         new_text = apply_edits(state.facts.text, layout(state.facts, accepted, state.import_site))
         if new_text != state.facts.text:
-            problem = _still_parses(new_text, state.facts.text)
+            problem = _still_compiles(new_text, state.facts.text, prepared.context.display)
             if problem is not None:
                 return FileOutcome(
                     "failed", f"instrumented code would not parse ({problem}); left untouched"
