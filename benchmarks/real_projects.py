@@ -61,9 +61,16 @@ class Outcome:
     log: list[str] = field(default_factory=list)
 
 
-def sh(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1800) -> str:
+def sh(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1800
+) -> str:
     done = subprocess.run(
-        command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     output = done.stdout + done.stderr
     if done.returncode not in (0, 1):  # pytest: 1 = some tests failed
@@ -75,11 +82,17 @@ def fetch(project: Project, work: Path) -> Path:
     downloads = work / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     spec = f"{project.name}=={project.version}"
-    existing = [p for p in downloads.iterdir() if p.name.lower().replace("_", "-").startswith(project.name)]
+    existing = [
+        p for p in downloads.iterdir() if p.name.lower().replace("_", "-").startswith(project.name)
+    ]
     if not existing:
         sh([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", spec,
             "-d", str(downloads)], cwd=work)  # fmt: skip
-        existing = [p for p in downloads.iterdir() if p.name.lower().replace("_", "-").startswith(project.name)]
+        existing = [
+            p
+            for p in downloads.iterdir()
+            if p.name.lower().replace("_", "-").startswith(project.name)
+        ]
     return existing[0]
 
 
@@ -109,7 +122,16 @@ def run_suite(project: Project, source: Path, env_dir: Path, telemetry: Path) ->
             shutil.copy(source / config, tests / config)
     started = time.perf_counter()
     output = sh(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *project.pytest_args, Path(project.tests).name],
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *project.pytest_args,
+            Path(project.tests).name,
+        ],
         cwd=tests,
         env={"CODEMOD_TELEMETRY_FILE": str(telemetry)},
     )
@@ -124,9 +146,15 @@ def run_suite(project: Project, source: Path, env_dir: Path, telemetry: Path) ->
     return outcome
 
 
+def counts(outcome: Outcome) -> str:
+    return f"{outcome.passed} passed, {outcome.failed} failed, {outcome.errors} errors"
+
+
 def instrument(source: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "codemodkit", "telemetry", str(source)], capture_output=True, text=True
+        [sys.executable, "-m", "codemodkit", "telemetry", str(source)],
+        capture_output=True,
+        text=True,
     )
     if done.returncode not in (0, 1):
         raise RuntimeError(done.stderr)
@@ -149,25 +177,41 @@ def main() -> None:
         instrumented = unpack(archive, args.work / project.name / "instrumented")
         report = instrument(instrumented)
         print(report, flush=True)
-        before = run_suite(project, original, args.work / project.name / "venv-original", args.work / project.name / "t0.jsonl")
-        after = run_suite(project, instrumented, args.work / project.name / "venv-instrumented", args.work / project.name / "t1.jsonl")
-        same = (before.passed, before.failed, before.errors) == (after.passed, after.failed, after.errors)
+        before = run_suite(
+            project,
+            original,
+            args.work / project.name / "venv-original",
+            args.work / project.name / "t0.jsonl",
+        )
+        after = run_suite(
+            project,
+            instrumented,
+            args.work / project.name / "venv-instrumented",
+            args.work / project.name / "t1.jsonl",
+        )
+        same = (before.passed, before.failed, before.errors) == (
+            after.passed,
+            after.failed,
+            after.errors,
+        )
         print(f"original:     {before.summary}")
-        print(f"instrumented: {after.summary} (telemetry lines: {after.telemetry_lines})", flush=True)
+        print(
+            f"instrumented: {after.summary} (telemetry lines: {after.telemetry_lines})", flush=True
+        )
         constructs = re.search(r"constructs: (.*?);", report)
         rows.append(
             {
                 "project": f"{project.name} {project.version}",
                 "instrumented": constructs.group(1) if constructs else report.splitlines()[-1],
-                "original": f"{before.passed} passed, {before.failed} failed, {before.errors} errors",
-                "after": f"{after.passed} passed, {after.failed} failed, {after.errors} errors",
+                "original": counts(before),
+                "after": counts(after),
                 "same": "yes" if same and after.telemetry_lines > 0 else "NO",
                 "telemetry": after.telemetry_lines,
                 "time": f"{before.seconds:.1f}s -> {after.seconds:.1f}s",
             }
         )
     print()
-    print("| project | instrumented | tests before | tests after | same | telemetry lines | test time |")
+    print("| project | instrumented | tests before | tests after | same | telemetry | test time |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(

@@ -254,7 +254,7 @@ class _Stripper:
                     if not one_line or (index == 0 and owner is not None):
                         for helper in stmts[index:end]:
                             self.drop_statement(helper)
-                        self.function_try(wrapped, owner)
+                        self.function_try(wrapped, stmts[index])
                     # else: edited by hand; leftover names are reported by the caller
                     index = end + 1
                     continue
@@ -303,14 +303,16 @@ class _Stripper:
         assert tail is not None
         self.drop_lines(self.first_line(tail), self.last_line(node))
 
-    def function_try(self, node: cst.Try, owner: cst.IndentedBlock | None) -> None:
-        """``owner`` is the block holding the wrap (the def's body)."""
+    def function_try(self, node: cst.Try, first_helper: cst.BaseStatement) -> None:
         if isinstance(node.body, cst.SimpleStatementSuite):
-            assert owner is not None
-            # The original read "def f(): <body>": cut from the def's colon to the try's.
+            # The original read "def f(): <body>"; layout inserted a newline, the
+            # prologue and "try:" after the def's colon. Cut exactly that.
+            start = self.lines.start(self.first_line(first_helper))
+            text = self.parsed.text
+            start -= 2 if text[start - 2 : start] == "\r\n" else 1
             self.counts["functions"] += 1
             self.scaffolding(node)
-            self.cuts.append((self.parsed.suite_starts[owner], self.parsed.suite_starts[node.body]))
+            self.cuts.append((start, self.parsed.suite_starts[node.body]))
             return
         assert isinstance(node.body, cst.IndentedBlock)
         self.counts["functions"] += 1
