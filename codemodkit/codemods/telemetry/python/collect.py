@@ -488,10 +488,12 @@ def find_import_site(parsed: ParsedPython, dots: str) -> ImportSite:
         if index == 0 and _is_docstring(stmt):
             after = stmt
             continue
+        # A line holding a future import (possibly followed by other statements after
+        # a semicolon) must stay above the helper import.
         if (
             isinstance(stmt, cst.SimpleStatementLine)
             and stmt.body
-            and all(
+            and any(
                 isinstance(s, cst.ImportFrom)
                 and isinstance(s.module, cst.Name)
                 and s.module.value == "__future__"

@@ -24,7 +24,7 @@ from .sites import HELPER_MODULE
 
 __all__ = ["Placement", "PlacementResolver"]
 
-_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+_PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 _PACKAGING = ("pyproject.toml", "setup.py", "setup.cfg")
 
 
@@ -55,6 +55,10 @@ class PlacementResolver:
             found = None
             for candidate in (folder, *folder.parents):
                 if any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
+                    found = candidate
+                    break
+                # Inside a package, a file called setup.py is just a module.
+                if (candidate / "setup.py").is_file() and not self.is_package(candidate):
                     found = candidate
                     break
             self._roots[folder] = found
