@@ -208,6 +208,9 @@ class _Stripper:
         self.counts = {"functions": 0, "loops": 0, "variables": 0, "imports": 0}
 
     def first_line(self, node: cst.CSTNode) -> int:
+        """The line a statement starts on: its first decorator's, if it has any."""
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.decorators:
+            node = node.decorators[0]
         return self.lines.line_of(self.spans[node][0])
 
     def last_line(self, node: cst.CSTNode) -> int:
