@@ -2,8 +2,10 @@
 
 Used by ``benchmarks/runtime_overhead.py`` to measure what instrumentation costs at
 run time. It mixes what typical Python code does a lot of: tokenising text, a
-recursive-descent parser and evaluator, recursive tree walks, small numeric
-helpers called in loops, and counting loops.
+recursive-descent parser and evaluator with small helper methods, recursive tree
+building and walking, records serialised recursively, numeric helpers called in
+loops, and counting loops. Every function is small; the benchmark prints the cost
+per instrumented call so the figures carry over to code with heavier functions.
 """
 
 import math
@@ -89,10 +91,13 @@ def calculator(expressions):
 
 
 # -- recursion over trees ------------------------------------------------------------
-def build_tree(depth, width):
-    if depth == 0:
-        return {"value": width}
-    return {"value": depth, "children": [build_tree(depth - 1, w) for w in range(width)]}
+def build_tree(depth, width, label="root"):
+    node = {"label": label, "value": len(label) * depth}
+    if depth:
+        node["children"] = [
+            build_tree(depth - 1, width, f"{label}.{index}") for index in range(width)
+        ]
+    return node
 
 
 def tree_sum(node):
@@ -107,6 +112,17 @@ def tree_depth(node):
     if not children:
         return 1
     return 1 + max(tree_depth(child) for child in children)
+
+
+def to_json(value):
+    if isinstance(value, dict):
+        items = [f'"{key}": {to_json(item)}' for key, item in sorted(value.items())]
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(to_json(item) for item in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    return str(value)
 
 
 # -- small numeric helpers -----------------------------------------------------------
@@ -137,7 +153,16 @@ def centroid(points):
     return (sx / n, sy / n, sz / n)
 
 
-# -- counting loops ------------------------------------------------------------------
+# -- text and counting loops ---------------------------------------------------------
+def slugify(title):
+    words = []
+    for word in title.lower().split():
+        cleaned = "".join(char for char in word if char.isalnum())
+        if cleaned:
+            words.append(cleaned)
+    return "-".join(words)
+
+
 def word_counts(text):
     counts = {}
     for word in text.lower().split():
@@ -158,14 +183,16 @@ def primes_below(limit):
 
 
 def main():
-    expressions = ["(1+2)*3-4/(5+6)", "12*(3+4)*(5-6)+78", "((1+2)*(3+4))/(5+6)"] * 300
+    expressions = ["(1+2)*3-4/(5+6)", "12*(3+4)*(5-6)+78", "((1+2)*(3+4))/(5+6)"] * 200
     checks = sum(calculator(expressions))
-    tree = build_tree(7, 4)
-    checks += tree_sum(tree) + tree_depth(tree)
-    points = [(i * 0.5, i * 0.25, 1.0 + i) for i in range(4000)]
+    tree = build_tree(5, 4)
+    checks += tree_sum(tree) + tree_depth(tree) + len(to_json(tree))
+    points = [(i * 0.5, i * 0.25, 1.0 + i) for i in range(3000)]
     checks += sum(norm(normalize(p)) for p in points)
     checks += sum(centroid(points))
+    titles = [f"Release {n}: The Quick Brown Fox, Jumps Over the Lazy Dog!" for n in range(300)]
+    checks += sum(len(slugify(title)) for title in titles)
     text = "The quick brown fox jumps over the lazy dog. The dog sleeps! " * 800
     checks += len(word_counts(text))
-    checks += len(primes_below(60000))
+    checks += len(primes_below(50000))
     return checks

@@ -102,7 +102,7 @@ class ParsedPython:
     module: cst.Module
     lines: LineIndex
     #: syntactic (start, end) of statements, small statements, suites, decorators,
-    #: except handlers and ``finally`` clauses
+    #: clauses (else, except, finally, case) and the iterables of ``for`` loops
     spans: dict[cst.CSTNode, Span]
     #: where each one-line suite begins: right after its colon
     suite_starts: dict[cst.CSTNode, int]
@@ -172,6 +172,9 @@ _SMALL: dict[type[cst.CSTNode], type[ast.AST]] = {
 if hasattr(cst, "TypeAlias") and hasattr(ast, "TypeAlias"):
     _SMALL[cst.TypeAlias] = ast.TypeAlias
 
+#: ast counts these expressions' own parentheses as part of them, libcst does not, so
+#: their spans are not recorded (a loop over one keeps the per-iteration counter)
+_OWN_PARENTHESES = (cst.Tuple, cst.GeneratorExp)
 _STRING_NODES = tuple(
     k for k in (ast.JoinedStr, getattr(ast, "TemplateStr", None)) if k is not None
 )
@@ -273,6 +276,9 @@ class _Lockstep:
             self.suite(stmt.body, node.body)
         elif isinstance(stmt, (cst.For, cst.While)):
             assert isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+            if isinstance(stmt, cst.For) and not isinstance(stmt.iter, _OWN_PARENTHESES):
+                assert isinstance(node, (ast.For, ast.AsyncFor))
+                self.spans[stmt.iter] = self.span(node.iter)
             self.suite(stmt.body, node.body)
             self.orelse(stmt.orelse, node.orelse, self.spans[stmt.body][1])
         elif isinstance(stmt, cst.If):
@@ -504,6 +510,8 @@ class _OffsetState(CodegenState):
         self.suite_starts: dict[cst.CSTNode, int] = {}
         self.strings: list[Span] = []
         self.string_depth = 0
+        #: the iterable of the ``for`` statement being generated (its span is recorded)
+        self.loop_iterable: cst.CSTNode | None = None
 
     def add_indent_tokens(self) -> None:
         for token in self.indent_tokens:
@@ -519,8 +527,11 @@ class _OffsetState(CodegenState):
             self.offset -= len(self.tokens.pop())
 
     def before_codegen(self, node: cst.CSTNode) -> None:
-        if type(node) is cst.SimpleStatementSuite:
+        kind = type(node)
+        if kind is cst.SimpleStatementSuite:
             self.suite_starts[node] = self.offset
+        elif kind is cst.For and not isinstance(node.iter, _OWN_PARENTHESES):  # type: ignore[attr-defined]
+            self.loop_iterable = node.iter  # type: ignore[attr-defined]
 
     def record_syntactic_position(  # type: ignore[override]
         self,
@@ -530,7 +541,7 @@ class _OffsetState(CodegenState):
         end_node: cst.CSTNode | None = None,
     ) -> AbstractContextManager[None]:
         kind = type(node)
-        if kind in _RECORDED:
+        if kind in _RECORDED or node is self.loop_iterable:
             return _Recorder(self, node, start_node, end_node)
         if kind in _STRING_KINDS:
             return _StringRecorder(self, node, None, None)

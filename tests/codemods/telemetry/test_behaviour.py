@@ -124,9 +124,11 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
             entry["max_iterations"] = max(entry["max_iterations"], record["max_iterations"])
         else:
             key = (kind, f"{record['function']}:{record['name']}")
-            entry = sums.setdefault(key, {"count": 0, "samples": []})
-            entry["count"] += record["count"]
-            entry["value_type"] = record["value_type"]
+            entry = sums.setdefault(key, {"sampled": 0, "value_types": [], "samples": []})
+            entry["sampled"] += record["sampled"]
+            entry["value_types"] += [
+                t for t in record["value_types"] if t not in entry["value_types"]
+            ]
             entry["samples"] += record.get("samples", [])
     return sums
 
@@ -1956,7 +1958,12 @@ def fails(x): raise KeyError(x)
 def test_one_line_bodies(load_pair: LoadPair) -> None:
     pair = load_pair(ONE_LINERS)
     assert_instrumented(pair, "f", "g", "h", "K.m", "a", "gen", "fails")
-    assert "_codemod_n1 += 1; total += i" in pair.instrumented_source
+    # a one-line for loop is counted by wrapping its iterable; a one-line while loop
+    # gets the increment in front of its body
+    assert "for i in _codemod_tel.counted(_codemod_n1, range(n)): total += i" in (
+        pair.instrumented_source
+    )
+    assert "while n > 0: _codemod_n1 += 1; n -= 3" in pair.instrumented_source
 
     def scenario(m: ModuleType) -> Any:
         return [
@@ -2218,7 +2225,7 @@ def test_telemetry_is_recorded(tmp_path: Path) -> None:
         "instr_mod": [(1, 3, 3)],  # at module level
     }
     variable = sites[("variable", "instr_mod.square:result")]
-    assert variable == {"count": 3, "value_type": "int", "samples": ["4", "9", "16"]}
+    assert variable == {"sampled": 3, "value_types": ["int"], "samples": ["4", "9", "16"]}
     assert all(r["file"] == "instr_mod.py" for r in records)
 
 

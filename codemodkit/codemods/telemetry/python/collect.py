@@ -415,6 +415,9 @@ class _Collector:
         else:
             flavor = "async for" if node.asynchronous is not None else "for"
         depth = scope.loop_depth + 1
+        iterable = None
+        if isinstance(node, cst.For) and node.asynchronous is None and node.iter in self.spans:
+            iterable = self.spans[node.iter]
         return LoopSite(
             id=self._id(f"{scope.owner}::loop"),
             qualname=scope.owner,
@@ -429,6 +432,7 @@ class _Collector:
             prefix=prefix,
             tick_at=tick_at,
             tick_prefix=tick_prefix,
+            iterable=iterable,
         )
 
     def simple(self, stmt: cst.SimpleStatementLine, scope: _Scope) -> None:

@@ -127,6 +127,10 @@ class _Layout:
         )
         closing = f"{outer}finally:{self.nl}" + self.lines(outer + site.region.unit, snippet.after)
         self.insert(site.end_at, closing, _AFTER, -depth)
+        if snippet.wrap is not None and site.iterable is not None:
+            start, end = site.iterable
+            self.insert(start, snippet.wrap[0], _BEFORE, depth)
+            self.insert(end, snippet.wrap[1], _AFTER, -depth)
         if snippet.tick is not None:
             if site.tick_prefix is None:
                 self.insert(site.tick_at, f"{snippet.tick}; ", _BEFORE, depth + 0.5)

@@ -77,6 +77,9 @@ class LoopSite(Site):
     tick_at: int
     #: indentation of the loop body for a block body; None for a one-line body
     tick_prefix: str | None
+    #: span of a ``for`` loop's iterable when it can be wrapped in a counting iterator
+    #: (then no per-iteration statement is needed)
+    iterable: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ class PySnippet:
     after: tuple[str, ...] = ()
     #: first statement of each loop iteration
     tick: str | None = None
+    #: text put before and after a ``for`` loop's iterable
+    wrap: tuple[str, str] | None = None
 
 
 def py_string(value: str) -> str:
@@ -44,10 +46,12 @@ def template_snippet(site: Site, relpath: str) -> PySnippet:
     """The deterministic snippet: entry/exit/duration/errors, loop counts, values.
 
     Every helper call is guarded by the helper's ``on`` flag (or by the token, which
-    is falsy when it is off), so disabled telemetry costs a branch, not a call.
+    is falsy when it is off), so disabled telemetry costs a branch, not a call. A
+    variable is recorded only until the helper has sampled its site enough.
     """
     key = py_string(site_key(relpath, site))
-    on = f"{HELPER_ALIAS}.on and {HELPER_ALIAS}"
+    on_flag = f"{HELPER_ALIAS}.on"
+    on = f"{on_flag} and {HELPER_ALIAS}"
     if isinstance(site, FunctionSite):
         enter = "enter_gen" if site.flavor in ("generator", "async_generator") else "enter"
         return PySnippet(
@@ -56,15 +60,25 @@ def template_snippet(site: Site, relpath: str) -> PySnippet:
             after=(f"{TOKEN_NAME} and {HELPER_ALIAS}.leave({key}, {TOKEN_NAME})",),
         )
     if isinstance(site, LoopSite):
+        counter = site.counter
+        if site.iterable is not None:
+            # The iterable is wrapped in a C-level counting iterator when telemetry is
+            # on and left as it is when it is off: no per-iteration statement at all.
+            return PySnippet(
+                before=(f"{counter} = {on}.counter()",),
+                after=(f"{counter} and {HELPER_ALIAS}.loop({key}, {counter})",),
+                wrap=(f"{HELPER_ALIAS}.counted({counter}, ", ")"),
+            )
         return PySnippet(
-            before=(f"{site.counter} = 0",),
-            after=(f"{on}.loop({key}, {site.counter})",),
-            tick=f"{site.counter} += 1",
+            before=(f"{counter} = 0",),
+            after=(f"{on}.loop({key}, {counter})",),
+            tick=f"{counter} += 1",
         )
     if isinstance(site, VariableSite):
-        return PySnippet(
-            after=tuple(
-                f"{on}.var({py_string(site_key(relpath, site, n))}, {n})" for n in site.names
-            )
-        )
+        records = []
+        for name in site.names:
+            key = py_string(site_key(relpath, site, name))
+            wanted = f"{key} not in {HELPER_ALIAS}.sampled"
+            records.append(f"{on_flag} and {wanted} and {HELPER_ALIAS}.var({key}, {name})")
+        return PySnippet(after=tuple(records))
     raise TypeError(f"unknown site {type(site).__name__}")

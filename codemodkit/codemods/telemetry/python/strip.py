@@ -58,27 +58,41 @@ def _is_helper_call(expr: cst.BaseExpression) -> bool:
     )
 
 
-def _is_guard(expr: cst.BaseExpression) -> bool:
-    """``_codemod_t`` or ``_codemod_tel.on``: what a helper call may be guarded by."""
-    if isinstance(expr, cst.Name):
-        return expr.value == TOKEN_NAME
+def _is_helper_attribute(expr: cst.BaseExpression, name: str) -> bool:
     return (
         isinstance(expr, cst.Attribute)
         and isinstance(expr.value, cst.Name)
         and expr.value.value == HELPER_ALIAS
-        and expr.attr.value == "on"
+        and expr.attr.value == name
     )
 
 
+def _is_guard(expr: cst.BaseExpression) -> bool:
+    """What a helper call may be guarded by: ``_codemod_t``, a loop counter,
+    ``_codemod_tel.on``, or ``"<site>" not in _codemod_tel.sampled``."""
+    if isinstance(expr, cst.Name):
+        return expr.value == TOKEN_NAME or bool(_COUNTER.match(expr.value))
+    if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
+        target = expr.comparisons[0]
+        return (
+            isinstance(expr.left, cst.SimpleString)
+            and isinstance(target.operator, cst.NotIn)
+            and _is_helper_attribute(target.comparator, "sampled")
+        )
+    return _is_helper_attribute(expr, "on")
+
+
+def _and_operands(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of ``a and b and c`` (which nests as ``(a and b) and c``)."""
+    if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.And):
+        return [*_and_operands(expr.left), *_and_operands(expr.right)]
+    return [expr]
+
+
 def _is_helper_expr(expr: cst.BaseExpression) -> bool:
-    """A helper call, possibly guarded: ``guard and <helper call>``."""
-    while (
-        isinstance(expr, cst.BooleanOperation)
-        and isinstance(expr.operator, cst.And)
-        and _is_guard(expr.left)
-    ):
-        expr = expr.right
-    return _is_helper_call(expr)
+    """A helper call, possibly guarded: ``guard and ... and <helper call>``."""
+    *guards, call = _and_operands(expr)
+    return all(_is_guard(g) for g in guards) and _is_helper_call(call)
 
 
 def _is_helper_statement(small: cst.BaseSmallStatement | None) -> bool:
@@ -96,14 +110,16 @@ def _is_helper_statement(small: cst.BaseSmallStatement | None) -> bool:
 
 
 def _counter_init(small: cst.BaseSmallStatement | None) -> str | None:
-    if (
+    """``_codemod_nN = 0`` or ``_codemod_nN = _codemod_tel.on and _codemod_tel.counter()``."""
+    if not (
         isinstance(small, cst.Assign)
         and len(small.targets) == 1
         and isinstance(small.targets[0].target, cst.Name)
         and _COUNTER.match(small.targets[0].target.value)
-        and isinstance(small.value, cst.Integer)
-        and small.value.value == "0"
     ):
+        return None
+    value = small.value
+    if (isinstance(value, cst.Integer) and value.value == "0") or _is_helper_expr(value):
         return small.targets[0].target.value
     return None
 
@@ -332,6 +348,8 @@ class _Stripper:
         assert isinstance(node.body, cst.IndentedBlock)
         loop = node.body.body[0]
         assert isinstance(loop, (cst.For, cst.While))
+        if isinstance(loop, cst.For) and loop.iter in self.spans:
+            self.unwrap_iterable(loop.iter, counter)
         body = loop.body
         if isinstance(body, cst.IndentedBlock):
             if _is_tick(_only(body.body[0]), counter):
@@ -343,6 +361,16 @@ class _Stripper:
         ):
             self.cuts.append((self.spans[body.body[0]][0], self.spans[body.body[1]][0]))
         self.compound(loop)
+
+    def unwrap_iterable(self, iterable: cst.BaseExpression, counter: str) -> None:
+        """Cut ``_codemod_tel.counted(<counter>, `` and the closing ``)`` around the
+        original iterable, when the text is exactly what layout wrote."""
+        start, end = self.spans[iterable]
+        prefix = f"{HELPER_ALIAS}.counted({counter}, "
+        text = self.parsed.text
+        if text.startswith(prefix, start) and text[end - 1] == ")":
+            self.cuts.append((start, start + len(prefix)))
+            self.cuts.append((end - 1, end))
 
     # -- edits -----------------------------------------------------------------------
     def edits(self) -> list[Edit[str]]:

@@ -12,8 +12,9 @@ What it does at run time:
   events. (With only the OpenTelemetry API installed and no SDK, spans would be
   dropped, so the helper keeps aggregating instead.)
 * Otherwise it aggregates in memory - per function: calls, errors (by type),
-  total/min/max duration; per loop: runs, iterations, longest run; per variable:
-  assignments, type, a few sample values - and appends one JSON line per site to
+  total/min/max duration; per loop: runs, iterations, longest run; per variable: the
+  types and a few distinct values of its first assignments (then the instrumented
+  code stops calling) - and appends one JSON line per site to
   ``$CODEMOD_TELEMETRY_FILE`` (default ``telemetry.jsonl`` in the working directory at
   import time) every 10 seconds and at exit. Lines are deltas: sum them per site.
 * ``CODEMOD_TELEMETRY=0`` turns everything into no-ops; ``CODEMOD_TELEMETRY_VALUES=0``
@@ -30,7 +31,9 @@ recorded by its type name.
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
+import itertools
 import json
 import os
 import sys
@@ -38,13 +41,28 @@ import threading
 import time
 from typing import Any, Callable, Optional, Tuple
 
-__all__ = ["enter", "enter_gen", "error", "flush", "leave", "loop", "on", "var"]
+__all__ = [
+    "counted",
+    "counter",
+    "enter",
+    "enter_gen",
+    "error",
+    "flush",
+    "leave",
+    "loop",
+    "on",
+    "sampled",
+    "var",
+]
 
-_perf = time.perf_counter_ns
-_FLUSH_EVERY_NS = 10 * 1000000000
-_CHECK_EVERY_NS = 1000000000
-_MAX_SAMPLES = 3
-_SAMPLE_TRIES = 10
+# Seconds as a float: unlike perf_counter_ns, no big-int allocation per call and per
+# addition (it is the largest cost of a call on some machines), and a double still
+# resolves a tenth of a nanosecond after weeks of uptime.
+_clock = time.perf_counter
+_FLUSH_EVERY = 10.0
+_CHECK_EVERY = 1.0
+_MAX_SAMPLES = 3  # distinct values kept per variable site
+_SAMPLE_TRIES = 10  # assignments looked at per variable site (JSON lines mode)
 _MAX_REPR = 120
 
 
@@ -62,18 +80,21 @@ _PATH = os.path.abspath(os.environ.get("CODEMOD_TELEMETRY_FILE") or "telemetry.j
 Token = Any  # an int (start time) while aggregating, a (span, context token) pair with spans
 Info = Tuple[str, int, str, Optional[str]]
 
-# site -> [calls, errors, total_ns, min_ns, max_ns, {error type: count}]
+# site -> [calls, errors, total seconds, min seconds, max seconds, {error type: count}]
 _functions: dict[str, list[Any]] = {}
 # site -> [runs, iterations, max_iterations]
 _loops: dict[str, list[int]] = {}
-# site -> [assignments, type, [sample values]]
+# site -> [sampled since the last flush, sampled in all, [type names], [sample values]]
 _variables: dict[str, list[Any]] = {}
+#: Variable sites that have been sampled enough: instrumented code tests membership
+#: here before calling var(), so a hot assignment costs a set lookup, not a call.
+sampled: set[str] = set()
 # site -> (path, line, qualname, variable name or None)
 _info_cache: dict[str, Info] = {}
 
 _flush_lock = threading.Lock()
-_next_check = 0
-_next_flush = 0
+_next_check = 0.0
+_next_flush = 0.0
 
 
 class _Otel:
@@ -180,36 +201,36 @@ def _safe_repr(value: Any) -> str:
 
 # -- aggregation (no OpenTelemetry) ---------------------------------------------------
 def _function_record(site: str) -> list[Any]:
-    record = _functions.get(site)
-    if record is None:
-        record = _functions.setdefault(site, [0, 0, 0, 1 << 62, 0, {}])
-    return record
+    return _functions.setdefault(site, [0, 0, 0.0, float("inf"), 0.0, {}])
 
 
 def _enter_json(site: str) -> Token:
-    now = _perf()
+    now = _clock()
     if now >= _next_check:
         _tick(now)
         if _otel is not None:  # the application just registered a tracer provider
             return _enter_otel(site)
-    return now or 1  # the token must be truthy: instrumented code tests it
+    return now  # truthy, as instrumented code expects: perf_counter counts from boot
 
 
 def _enter_gen_json(site: str) -> Token:
-    now = _perf()
+    now = _clock()
     if now >= _next_check:
         _tick(now)
         if _otel is not None:
             return _enter_gen_otel(site)
-    return now or 1
+    return now
 
 
+# The hot paths look records up by subscript (a specialised bytecode, cheaper than a
+# .get() call) and rely on try blocks costing nothing until something is raised.
 def _leave_json(site: str, token: Token) -> None:
     try:
-        now = _perf()
+        now = _clock()
         elapsed = now - token
-        record = _functions.get(site)
-        if record is None:
+        try:
+            record = _functions[site]
+        except KeyError:
             record = _function_record(site)
         record[0] += 1
         record[2] += elapsed
@@ -227,7 +248,7 @@ def _error_json(site: str, token: Token) -> None:
     try:
         exc = sys.exc_info()[1]
         if _is_error(exc):
-            record = _function_record(site)
+            record = _functions.get(site) or _function_record(site)
             record[1] += 1
             name = type(exc).__name__
             record[5][name] = record[5].get(name, 0) + 1
@@ -235,33 +256,52 @@ def _error_json(site: str, token: Token) -> None:
         pass
 
 
-def _loop_json(site: str, iterations: int) -> None:
+# ``for`` loops count their iterations in C: ``counted(counter(), iterable)`` yields the
+# iterable's items unchanged while advancing ``counter``; loop() reads it once at the end.
+counter = functools.partial(itertools.count, 1)
+
+
+def counted(count: Any, iterable: Any) -> Any:
+    return itertools.compress(iterable, count)
+
+
+def _iterations(count: Any) -> int:
+    """A tick-counted loop passes an int; a counted() loop passes its counter."""
+    return count if type(count) is int else next(count) - 1
+
+
+def _loop_json(site: str, count: Any) -> None:
     try:
-        record = _loops.get(site)
-        if record is None:
+        iterations = _iterations(count)
+        try:
+            record = _loops[site]
+        except KeyError:
             record = _loops.setdefault(site, [0, 0, 0])
         record[0] += 1
         record[1] += iterations
         if iterations > record[2]:
             record[2] = iterations
-        now = _perf()
-        if now >= _next_check:
-            _tick(now)
     except Exception:
         pass
 
 
 def _var_json(site: str, value: Any) -> None:
     try:
-        record = _variables.get(site)
-        if record is None:
-            record = _variables.setdefault(site, [0, None, []])
+        try:
+            record = _variables[site]
+        except KeyError:
+            record = _variables.setdefault(site, [0, 0, [], []])
         record[0] += 1
-        record[1] = type(value)
-        if _VALUES and record[0] <= _SAMPLE_TRIES and len(record[2]) < _MAX_SAMPLES:
+        record[1] += 1
+        kind = _type_name(type(value))
+        if kind not in record[2]:
+            record[2].append(kind)
+        if _VALUES and len(record[3]) < _MAX_SAMPLES:
             text = _safe_repr(value)
-            if text not in record[2]:
-                record[2].append(text)
+            if text not in record[3]:
+                record[3].append(text)
+        if record[1] >= _SAMPLE_TRIES:
+            sampled.add(site)  # instrumented code stops calling for this site
     except Exception:
         pass
 
@@ -300,7 +340,7 @@ def _enter_gen_otel(site: str) -> Token:
 
 def _leave_otel(site: str, token: Token) -> None:
     if type(token) is not tuple:
-        if type(token) is int:
+        if type(token) is float:  # entered before the switch to spans
             _leave_json(site, token)
         return
     try:
@@ -340,8 +380,9 @@ def _event(name: str, site: str, variable: bool, attributes: dict[str, Any]) -> 
         span.add_event(name, attributes)
 
 
-def _loop_otel(site: str, iterations: int) -> None:
+def _loop_otel(site: str, count: Any) -> None:
     try:
+        iterations = _iterations(count)
         _event("codemod.loop", site, False, {"codemod.loop.iterations": iterations})
     except Exception:
         pass
@@ -375,16 +416,17 @@ def _check_otel() -> None:
         return
     enter, enter_gen, error, leave = _enter_otel, _enter_gen_otel, _error_otel, _leave_otel
     loop, var = _loop_otel, _var_otel
+    sampled.clear()  # with spans, every assignment is an event of its call's span
 
 
-def _tick(now: int) -> None:
+def _tick(now: float) -> None:
     global _next_check, _next_flush
-    _next_check = now + _CHECK_EVERY_NS
+    _next_check = now + _CHECK_EVERY
     _check_otel()
     if now >= _next_flush:
         if _next_flush:
             flush()
-        _next_flush = now + _FLUSH_EVERY_NS
+        _next_flush = now + _FLUSH_EVERY
 
 
 # -- output ---------------------------------------------------------------------------
@@ -406,7 +448,9 @@ def _drain() -> list[dict[str, Any]]:
             record[4],
             record[5],
         )
-        record[0], record[1], record[2], record[3], record[4], record[5] = 0, 0, 0, 1 << 62, 0, {}
+        record[0], record[1], record[2], record[3], record[4], record[5] = (
+            0, 0, 0.0, float("inf"), 0.0, {}
+        )  # fmt: skip
         if calls or errors:
             path, line, qualname, _ = _info(site)
             entry = {
@@ -416,9 +460,9 @@ def _drain() -> list[dict[str, Any]]:
                 "line": line,
                 "calls": calls,
                 "errors": errors,
-                "total_ns": total,
-                "min_ns": low if calls else 0,
-                "max_ns": high,
+                "total_ns": round(total * 1e9),
+                "min_ns": round(low * 1e9) if calls else 0,
+                "max_ns": round(high * 1e9),
                 "pid": pid,
                 "time": now,
             }
@@ -444,9 +488,9 @@ def _drain() -> list[dict[str, Any]]:
                 }
             )
     for site, record in list(_variables.items()):
-        count, kind, samples = record[0], record[1], record[2]
+        fresh = record[0]
         record[0] = 0
-        if count:
+        if fresh:
             path, line, qualname, name = _info(site, True)
             entry = {
                 "type": "variable",
@@ -454,13 +498,13 @@ def _drain() -> list[dict[str, Any]]:
                 "name": name,
                 "file": path,
                 "line": line,
-                "count": count,
-                "value_type": _type_name(kind),
+                "sampled": fresh,
+                "value_types": list(record[2]),
                 "pid": pid,
                 "time": now,
             }
             if _VALUES:
-                entry["samples"] = list(samples)
+                entry["samples"] = list(record[3])
             lines.append(entry)
     return lines
 
@@ -527,7 +571,7 @@ if _ENABLED:
     enter_gen = _enter_gen_json  # type: Callable[[str], Token]
     error = _error_json  # type: Callable[[str, Token], Any]
     leave = _leave_json  # type: Callable[[str, Token], Any]
-    loop = _loop_json  # type: Callable[[str, int], Any]
+    loop = _loop_json  # type: Callable[[str, Any], Any]
     var = _var_json  # type: Callable[[str, Any], Any]
     if _update_lock is not None:
 
@@ -551,3 +595,5 @@ else:
     _length: Any = len
     enter = enter_gen = _length
     error = leave = loop = var = _ignore
+    # counted(False, iterable) must hand back the iterable: dict.get's default does.
+    counted = _ignore
