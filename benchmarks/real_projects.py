@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import venv
 from dataclasses import dataclass, field
@@ -42,10 +43,12 @@ class Project:
 PROJECTS = [
     Project("more-itertools", "11.2.1", "tests"),
     Project("toolz", "1.2.0", "toolz/tests"),
-    Project("tomli", "2.5.0", "tests"),
     Project("idna", "3.20", "tests"),
     Project("attrs", "26.1.0", "tests", ("pytest", "hypothesis", "cloudpickle", "pympler")),
     Project("boltons", "26.2.0", "tests"),
+    Project("isodate", "0.7.2", "tests"),
+    Project("packaging", "26.3", "tests", ("pytest", "pretend")),
+    Project("python-dateutil", "4.0.0", "tests", ("pytest", "hypothesis", "freezegun")),
 ]
 
 
@@ -116,6 +119,8 @@ def run_suite(project: Project, source: Path, env_dir: Path, telemetry: Path) ->
     sh([python, "-m", "pip", "install", "-q", "."], cwd=source)
     # Run the tests from a copy outside the source tree so they import the installed package.
     tests = env_dir / "tests-run"
+    if not (source / project.tests).is_dir():
+        raise RuntimeError(f"the sdist has no {project.tests}/ folder")
     shutil.copytree(source / project.tests, tests / Path(project.tests).name)
     for config in ("pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini", "conftest.py"):
         if (source / config).is_file():
@@ -164,7 +169,9 @@ def instrument(source: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="run only these projects")
-    parser.add_argument("--work", type=Path, default=HERE / "work" / "real_projects")
+    # Outside this repository: its .gitignore and pytest settings must not apply.
+    default_work = Path(tempfile.gettempdir()) / "codemodkit-real-projects"
+    parser.add_argument("--work", type=Path, default=default_work)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
