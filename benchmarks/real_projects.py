@@ -35,7 +35,7 @@ class Project:
     version: str
     #: the test folder inside the sdist, run with pytest from a neutral folder
     tests: str
-    requirements: tuple[str, ...] = ("pytest",)
+    requirements: tuple[str, ...] = ("pytest", "hypothesis")
     pytest_args: tuple[str, ...] = ()
     notes: str = ""
 
@@ -47,7 +47,7 @@ PROJECTS = [
     Project("attrs", "26.1.0", "tests", ("pytest", "hypothesis", "cloudpickle", "pympler")),
     Project("boltons", "26.2.0", "tests"),
     Project("isodate", "0.7.2", "tests"),
-    Project("packaging", "26.3", "tests", ("pytest", "pretend")),
+    Project("packaging", "26.3", "tests", ("pytest", "hypothesis", "pretend")),
     Project("python-dateutil", "4.0.0", "tests", ("pytest", "hypothesis", "freezegun")),
 ]
 
@@ -166,6 +166,40 @@ def instrument(source: Path) -> str:
     return done.stderr.strip()
 
 
+def check(project: Project, work: Path) -> dict[str, object]:
+    archive = fetch(project, work)
+    original = unpack(archive, work / project.name / "original")
+    instrumented = unpack(archive, work / project.name / "instrumented")
+    report = instrument(instrumented)
+    print(report, flush=True)
+    before = run_suite(
+        project, original, work / project.name / "venv-original", work / project.name / "t0.jsonl"
+    )
+    after = run_suite(
+        project,
+        instrumented,
+        work / project.name / "venv-instrumented",
+        work / project.name / "t1.jsonl",
+    )
+    same = (before.passed, before.failed, before.errors) == (
+        after.passed,
+        after.failed,
+        after.errors,
+    )
+    print(f"original:     {before.summary}")
+    print(f"instrumented: {after.summary} (telemetry lines: {after.telemetry_lines})", flush=True)
+    constructs = re.search(r"constructs: (.*?);", report)
+    return {
+        "project": f"{project.name} {project.version}",
+        "instrumented": constructs.group(1) if constructs else report.splitlines()[-1],
+        "original": counts(before),
+        "after": counts(after),
+        "same": "yes" if same and after.telemetry_lines > 0 else "NO",
+        "telemetry": after.telemetry_lines,
+        "time": f"{before.seconds:.1f}s -> {after.seconds:.1f}s",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="run only these projects")
@@ -179,52 +213,18 @@ def main() -> None:
         if args.only and project.name not in args.only:
             continue
         print(f"== {project.name} {project.version}", flush=True)
-        archive = fetch(project, args.work)
-        original = unpack(archive, args.work / project.name / "original")
-        instrumented = unpack(archive, args.work / project.name / "instrumented")
-        report = instrument(instrumented)
-        print(report, flush=True)
-        before = run_suite(
-            project,
-            original,
-            args.work / project.name / "venv-original",
-            args.work / project.name / "t0.jsonl",
-        )
-        after = run_suite(
-            project,
-            instrumented,
-            args.work / project.name / "venv-instrumented",
-            args.work / project.name / "t1.jsonl",
-        )
-        same = (before.passed, before.failed, before.errors) == (
-            after.passed,
-            after.failed,
-            after.errors,
-        )
-        print(f"original:     {before.summary}")
-        print(
-            f"instrumented: {after.summary} (telemetry lines: {after.telemetry_lines})", flush=True
-        )
-        constructs = re.search(r"constructs: (.*?);", report)
-        rows.append(
-            {
-                "project": f"{project.name} {project.version}",
-                "instrumented": constructs.group(1) if constructs else report.splitlines()[-1],
-                "original": counts(before),
-                "after": counts(after),
-                "same": "yes" if same and after.telemetry_lines > 0 else "NO",
-                "telemetry": after.telemetry_lines,
-                "time": f"{before.seconds:.1f}s -> {after.seconds:.1f}s",
-            }
-        )
+        try:
+            rows.append(check(project, args.work))
+        except Exception as exc:  # report it and go on with the next project
+            print(f"could not run: {exc}", flush=True)
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            rows.append({"project": f"{project.name} {project.version}", "same": first_line})
     print()
     print("| project | instrumented | tests before | tests after | same | telemetry | test time |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
-        print(
-            f"| {row['project']} | {row['instrumented']} | {row['original']} | {row['after']} | "
-            f"{row['same']} | {row['telemetry']} | {row['time']} |"
-        )
+        cells = ("project", "instrumented", "original", "after", "same", "telemetry", "time")
+        print("| " + " | ".join(str(row.get(cell, "")) for cell in cells) + " |")
     (args.work / "results.json").write_text(json.dumps(rows, indent=2))
 
 

@@ -70,6 +70,9 @@ class FileResult:
 def _answer(
     codemod: Codemod, prepared: Prepared, manager: LLMManager
 ) -> tuple[dict[str, str], int]:
+    """Answers by request id; a rejected or failed answer falls back to the template."""
+    # The template provider answers with each request's fallback, so the prompt text
+    # itself does not matter yet.
     prompts = [Prompt(r.id, "", r.code, r.fallback) for r in prepared.requests]
     answers: dict[str, str] = {}
     fallbacks = 0

@@ -213,6 +213,8 @@ class PythonTelemetry:
 
     # -- judge and finish ------------------------------------------------------------
     def judge(self, request: EditRequest, answer: str) -> Verdict:
+        """An answer is a JSON object of choices about the site. No choices exist yet
+        (only the template provider answers, with ``{}``), so any field is refused."""
         try:
             data = json.loads(answer)
         except ValueError as exc:
@@ -225,6 +227,7 @@ class PythonTelemetry:
         return Verdict(True)
 
     def snippet(self, site: Site, relpath: str, answer: str) -> PySnippet:
+        """The statements for ``site`` from an accepted answer (see ``judge``)."""
         return template_snippet(site, relpath)
 
     def finish(self, prepared: Prepared, answers: Mapping[str, str]) -> FileOutcome:
