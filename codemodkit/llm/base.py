@@ -1,15 +1,18 @@
 """What the LLM manager takes and returns; providers implement ``Provider``.
 
 The manager knows prompts and completions only, never syntax trees or codemods.
+A provider makes one HTTP call to one endpoint and either returns an ``Answer`` or
+raises ``ProviderError``; retries, limits, endpoint choice and caching are the
+manager's business, so every provider stays a thin adapter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-__all__ = ["Completion", "Prompt", "Provider"]
+__all__ = ["Answer", "Completion", "ErrorKind", "Prompt", "Provider", "ProviderError"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,47 @@ class Prompt:
     #: version of the prompt template; part of the cache key
     template_version: str = "0"
     metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One successful provider call: the model's text and what the server said."""
+
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    #: response headers, names lower-cased (rate-limit headers are read from here)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+ErrorKind = Literal["connect", "timeout", "http", "malformed", "config"]
+
+
+class ProviderError(Exception):
+    """A failed call. The message never contains an API key.
+
+    ``retryable`` says whether the same request may succeed later (connect errors,
+    timeouts, 408/409/429/5xx/529, a truncated or malformed body); ``retry_after``
+    is the server's requested wait in seconds, if it named one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorKind,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+        self.headers: Mapping[str, str] = dict(headers or {})
 
 
 @dataclass(frozen=True)
@@ -49,6 +93,9 @@ class Completion:
 
 
 class Provider(Protocol):
-    name: str
+    """One model behind one wire protocol; ``call`` is one HTTP request, no retries."""
 
-    def complete(self, prompt: Prompt) -> Completion: ...
+    name: str
+    model: str
+
+    def call(self, endpoint: str, prompt: Prompt, timeout: float) -> Answer: ...

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import Completion, Prompt, Provider
+from .base import Completion, Prompt
+from .template import TemplateProvider
 
 __all__ = ["LLMManager"]
 
@@ -16,7 +17,7 @@ class LLMManager:
     produced in order on the calling thread.
     """
 
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: TemplateProvider) -> None:
         self.provider = provider
 
     def complete_all(self, prompts: Sequence[Prompt]) -> list[Completion]:
