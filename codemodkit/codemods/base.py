@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from codemodkit.llm.base import Prompt
 from codemodkit.sourcefile import DecodedSource
 
 __all__ = [
@@ -108,6 +109,10 @@ class Codemod(Protocol):
 
     def prepare(self, context: FileContext, source: DecodedSource) -> Prepared | FileOutcome:
         """Parse and collect; a FileOutcome means the file is done (skipped/failed/unchanged)."""
+        ...
+
+    def prompt(self, request: EditRequest) -> Prompt:
+        """What a model is asked for one request (its fallback included)."""
         ...
 
     def judge(self, request: EditRequest, answer: str) -> Verdict:

@@ -1,7 +1,6 @@
 """LLM access: providers, the manager and capacity detection (no knowledge of CSTs)."""
 
-from .base import Completion, Prompt, Provider
-from .manager import LLMManager
-from .template import TemplateProvider
+from .base import Answer, Completion, Prompt, Provider, ProviderError
+from .manager import LLMManager, Tier
 
-__all__ = ["Completion", "LLMManager", "Prompt", "Provider", "TemplateProvider"]
+__all__ = ["Answer", "Completion", "LLMManager", "Prompt", "Provider", "ProviderError", "Tier"]

@@ -81,7 +81,10 @@ class Completion:
     model: str | None = None
     tier: int = 0
     endpoint: str | None = None
+    #: answers asked for (escalations included)
     attempts: int = 1
+    #: transport retries behind the final answer
+    retries: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
     latency_ms: float = 0.0

@@ -1,32 +1,238 @@
-"""Fan prompts out to a provider and return completions in input order."""
+"""Fan prompts out over one thread pool and return completions in input order.
+
+Each prompt climbs the configured tiers: ask (cache first), let the codemod's judge
+accept or reject the answer, and on rejection ask the next tier (or the same one
+when it is the last) with the goal, the rejected attempt and the judge's reason, up
+to ``max_attempts`` answers. A transport failure after retries moves on as well;
+with ``cloud_fallback`` a local tier's failure is first retried on its cloud model.
+Whatever happens, every prompt gets a ``Completion``: an accepted answer or a clear
+error, and the caller applies its deterministic fallback. With no tiers (the
+built-in ``template`` provider) answers are the fallbacks, computed in place.
+
+Well-formed answers are cached as soon as they arrive, accepted or not, so a rerun
+after Ctrl-C or with nothing changed replays the same climb without HTTP requests.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import Protocol
 
-from .base import Completion, Prompt
-from .template import TemplateProvider
+from .base import Completion, Prompt, ProviderError
+from .client import ModelClient
+from .endpoints import Cancelled
+from .stats import Stats
 
-__all__ = ["LLMManager"]
+__all__ = ["AnswerStore", "Judge", "LLMManager", "Tier", "escalated"]
+
+#: the most threads one run starts, however large the configured capacity
+MAX_WORKERS = 256
+
+
+class Judgement(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
+
+Judge = Callable[[Prompt, str], Judgement]
+
+
+class AnswerStore(Protocol):
+    """What the manager needs from a cache (``codemodkit.cache.AnswerCache`` adapts)."""
+
+    def lookup(self, client: ModelClient, prompt: Prompt) -> str | None: ...
+    def store(
+        self, client: ModelClient, prompt: Prompt, text: str, completion: Completion
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Tier:
+    level: int
+    client: ModelClient
+    #: a cloud model (tiers are local unless said otherwise)
+    cloud: bool = False
+    #: the cloud model a failing local request is retried on (``--cloud-fallback``)
+    fallback: ModelClient | None = None
+
+
+def escalated(prompt: Prompt, attempt: str, reason: str) -> Prompt:
+    """The prompt for the next attempt: the goal, the code, what failed and why."""
+    user = (
+        f"{prompt.user}\n\n"
+        "A previous answer to this request was rejected.\n"
+        f"Rejected answer:\n{attempt}\n\n"
+        f"Reason it was rejected:\n{reason}\n\n"
+        "Answer again, fixing that problem."
+    )
+    return replace(prompt, user=user)
+
+
+def _well_formed(prompt: Prompt, text: str) -> bool:
+    """Worth caching: JSON when a schema was asked for (the judge decides the rest)."""
+    if prompt.schema is None:
+        return bool(text.strip())
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 class LLMManager:
-    """Resolves prompts with one provider.
+    def __init__(
+        self,
+        tiers: Sequence[Tier] = (),
+        *,
+        store: AnswerStore | None = None,
+        stats: Stats | None = None,
+        max_attempts: int = 3,
+        cloud_fallback: bool = False,
+        workers: int | None = None,
+    ) -> None:
+        self.tiers = sorted(tiers, key=lambda t: t.level)
+        self.store = store
+        self.stats = stats or Stats()
+        self.max_attempts = max(1, max_attempts)
+        self.cloud_fallback = cloud_fallback
+        capacity = sum(
+            t.client.endpoints.capacity + (t.fallback.endpoints.capacity if t.fallback else 0)
+            for t in self.tiers
+        )
+        self.workers = max(1, min(MAX_WORKERS, workers or capacity or 1))
+        self.cancelled = threading.Event()
 
-    With the built-in template provider answers are local and instant, so they are
-    produced in order on the calling thread.
-    """
+    @property
+    def uses_models(self) -> bool:
+        return bool(self.tiers)
 
-    def __init__(self, provider: TemplateProvider) -> None:
-        self.provider = provider
+    def clients(self) -> list[ModelClient]:
+        found: list[ModelClient] = []
+        for tier in self.tiers:
+            for client in (tier.client, tier.fallback):
+                if client is not None and client not in found:
+                    found.append(client)
+        return found
 
-    def complete_all(self, prompts: Sequence[Prompt]) -> list[Completion]:
-        results: list[Completion] = []
-        for prompt in prompts:
-            try:
-                results.append(self.provider.complete(prompt))
-            except Exception as exc:  # one failure never sinks the batch
-                results.append(
-                    Completion(prompt.request_id, None, error=f"{type(exc).__name__}: {exc}")
-                )
-        return results
+    # -- the batch ---------------------------------------------------------------------
+    def complete_all(
+        self,
+        prompts: Sequence[Prompt],
+        judge: Judge | None = None,
+        on_done: Callable[[int, Completion], None] | None = None,
+    ) -> list[Completion]:
+        """One completion per prompt, in input order; never raises for one prompt's sake.
+
+        Ctrl-C (KeyboardInterrupt in the calling thread) cancels what has not started,
+        stops waiting threads, and re-raises; answers already received stay cached.
+        """
+        if not self.tiers:
+            answers = [Completion(p.request_id, p.fallback, provider="template") for p in prompts]
+            if on_done is not None:
+                for index, completion in enumerate(answers):
+                    on_done(index, completion)
+            return answers
+        results: list[Completion | None] = [None] * len(prompts)
+        executor = ThreadPoolExecutor(
+            max_workers=min(self.workers, max(1, len(prompts))), thread_name_prefix="codemod-llm"
+        )
+        futures: dict[Future[Completion], int] = {}
+        try:
+            for index, prompt in enumerate(prompts):
+                futures[executor.submit(self._solve, prompt, judge)] = index
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
+                for future in done:
+                    index = futures[future]
+                    completion = self._result_of(future, prompts[index])
+                    results[index] = completion
+                    if on_done is not None:
+                        on_done(index, completion)
+        except BaseException:
+            self.cancel()
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
+        return [r for r in results if r is not None]
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        for client in self.clients():
+            client.cancel.set()
+
+    @staticmethod
+    def _result_of(future: Future[Completion], prompt: Prompt) -> Completion:
+        try:
+            return future.result()
+        except Exception as exc:  # a bug in one request must not sink the batch
+            return Completion(prompt.request_id, None, error=f"{type(exc).__name__}: {exc}")
+
+    # -- one prompt ------------------------------------------------------------------
+    def _solve(self, prompt: Prompt, judge: Judge | None) -> Completion:
+        asked = prompt
+        attempts = 0
+        index = 0
+        last: Completion | None = None
+        while attempts < self.max_attempts and index < len(self.tiers):
+            tier = self.tiers[index]
+            attempts += 1
+            completion = self._ask(tier, asked)
+            if not completion.ok and self.cloud_fallback and not tier.cloud and tier.fallback:
+                completion = self._ask(tier, asked, client=tier.fallback)
+            completion = replace(completion, request_id=prompt.request_id, attempts=attempts)
+            if not completion.ok or completion.text is None:
+                last = completion
+                index += 1  # this tier cannot answer; a stronger one may
+                continue
+            verdict = judge(prompt, completion.text) if judge is not None else None
+            if verdict is None or verdict.ok:
+                return completion
+            last = replace(completion, text=None, error=f"rejected: {verdict.reason}")
+            asked = escalated(prompt, completion.text, verdict.reason)
+            index = min(index + 1, len(self.tiers) - 1)
+        assert last is not None
+        return last
+
+    def _ask(self, tier: Tier, prompt: Prompt, client: ModelClient | None = None) -> Completion:
+        client = client or tier.client
+        base = Completion(
+            prompt.request_id, None, provider=client.name, model=client.model, tier=tier.level
+        )
+        if self.store is not None:
+            text = self.store.lookup(client, prompt)
+            if text is not None:
+                self.stats.cache_hit(client.name, client.model)
+                return replace(base, text=text, cached=True)
+        if self.cancelled.is_set():
+            return replace(base, error="cancelled")
+        try:
+            result = client.call(prompt)
+        except ProviderError as exc:
+            return replace(base, error=exc.message)
+        except Cancelled:
+            return replace(base, error="cancelled")
+        completion = replace(
+            base,
+            text=result.answer.text,
+            endpoint=result.endpoint,
+            tokens_in=result.answer.tokens_in,
+            tokens_out=result.answer.tokens_out,
+            latency_ms=result.latency_ms,
+            retries=result.retries,
+        )
+        if self.store is not None and _well_formed(prompt, result.answer.text):
+            self.store.store(client, prompt, result.answer.text, completion)
+        return completion
+
+    def close(self) -> None:
+        for client in self.clients():
+            client.limits.close()
+            close = getattr(client.provider, "close", None)
+            if callable(close):
+                close()

@@ -13,6 +13,7 @@ from codemodkit.codemods.base import (
     Prepared,
     Verdict,
 )
+from codemodkit.llm.base import Prompt
 from codemodkit.sourcefile import DecodedSource
 
 from .python.codemod import PythonTelemetry
@@ -51,6 +52,9 @@ class TelemetryCodemod:
 
     def prepare(self, context: FileContext, source: DecodedSource) -> Prepared | FileOutcome:
         return self.by_language[context.language].prepare(context, source)
+
+    def prompt(self, request: EditRequest) -> Prompt:
+        return self.by_language[request.language].prompt(request)
 
     def judge(self, request: EditRequest, answer: str) -> Verdict:
         return self.by_language[request.language].judge(request, answer)

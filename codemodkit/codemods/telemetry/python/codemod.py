@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,20 +19,24 @@ from codemodkit.codemods.base import (
     SupportFile,
     Verdict,
 )
+from codemodkit.codemods.prompting import load_prompt
 from codemodkit.edits import apply_edits, utf8_offsets
+from codemodkit.llm.base import Prompt
 from codemodkit.parsers.python import PyFacts, PythonParseError, parse_python
 from codemodkit.sourcefile import DecodedSource
 
+from .answers import ANSWER_SCHEMA, judge_answer, parse_answer
 from .collect import collect, find_import_site
 from .layout import layout
 from .placement import Placement, PlacementResolver
 from .sites import HELPER_MODULE, RESERVED_PREFIX, FunctionSite, ImportSite, LoopSite, Site
-from .snippets import PySnippet, site_key, template_snippet
+from .snippets import PySnippet, model_snippet, site_key, template_snippet
 from .strip import has_instrumentation, strip
 
 __all__ = ["PythonTelemetry", "helper_file", "instrument_text", "strip_text"]
 
 GENERATED_MARKER = "@" + "generated"
+PROMPT = load_prompt("codemodkit.codemods.telemetry.prompts", "python.v1.txt")
 HELPER_MARKER = b"# codemod-telemetry-helper:"
 
 
@@ -211,24 +214,42 @@ class PythonTelemetry:
             fallback="{}",
         )
 
-    # -- judge and finish ------------------------------------------------------------
+    # -- prompt, judge and finish ---------------------------------------------------
+    def prompt(self, request: EditRequest) -> Prompt:
+        """What a model is asked about one construct. No line numbers or ids: an edit
+        elsewhere in the file must not change this prompt (nor its cache key)."""
+        context = request.context
+        system, user = PROMPT.render(
+            {
+                "kind": request.kind,
+                "flavor": str(context.get("flavor", "")) or request.kind,
+                "file": request.file,
+                "qualname": str(context.get("qualname", "")),
+                "params": ", ".join(context.get("params", ())) or "-",
+                "names": ", ".join(context.get("names", ())) or "-",
+                "code": request.code,
+            }
+        )
+        return Prompt(
+            request_id=request.id,
+            system=system,
+            user=user,
+            fallback=request.fallback,
+            schema=ANSWER_SCHEMA,
+            template_version=PROMPT.version,
+        )
+
     def judge(self, request: EditRequest, answer: str) -> Verdict:
-        """An answer is a JSON object of choices about the site. No choices exist yet
-        (only the template provider answers, with ``{}``), so any field is refused."""
-        try:
-            data = json.loads(answer)
-        except ValueError as exc:
-            return Verdict(False, f"answer is not JSON: {exc}", 0)
-        if not isinstance(data, dict):
-            return Verdict(False, "answer must be a JSON object", 0)
-        unknown = sorted(set(data))
-        if unknown:
-            return Verdict(False, f"unknown field(s) {', '.join(unknown)}", 0)
-        return Verdict(True)
+        """Accept only side-effect-free choices that exist in scope (``answers.py``);
+        the template's ``{}`` means the default instrumentation."""
+        return judge_answer(request.kind, request.context, answer)
 
     def snippet(self, site: Site, relpath: str, answer: str) -> PySnippet:
         """The statements for ``site`` from an accepted answer (see ``judge``)."""
-        return template_snippet(site, relpath)
+        if answer.strip() == "{}":
+            return template_snippet(site, relpath)
+        choice = parse_answer(answer)
+        return model_snippet(site, relpath, choice.event, choice.record)
 
     def finish(self, prepared: Prepared, answers: Mapping[str, str]) -> FileOutcome:
         state = prepared.state

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .sites import HELPER_ALIAS, TOKEN_NAME, FunctionSite, LoopSite, Site, VariableSite
 
-__all__ = ["PySnippet", "py_string", "site_key", "template_snippet"]
+__all__ = ["PySnippet", "model_snippet", "py_string", "site_key", "template_snippet"]
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,41 @@ def site_key(relpath: str, site: Site, name: str | None = None) -> str:
     return f"{key}:{name}" if name is not None else key
 
 
-def template_snippet(site: Site, relpath: str) -> PySnippet:
+def _record(key: str, item: str) -> str:
+    """A sampled value record of ``item``: a name, or an attribute read done by the
+    helper's ``attr()`` so that no property or ``__getattr__`` runs."""
+    root, dot, rest = item.partition(".")
+    value = f"{HELPER_ALIAS}.attr({root}, {py_string(rest)})" if dot else root
+    literal = py_string(key)
+    wanted = f"{literal} not in {HELPER_ALIAS}.sampled"
+    return f"{HELPER_ALIAS}.on and {wanted} and {HELPER_ALIAS}.var({literal}, {value})"
+
+
+def model_snippet(
+    site: Site, relpath: str, event: str | None, record: tuple[str, ...]
+) -> PySnippet:
+    """The snippet for choices a judge accepted (see ``answers.py``).
+
+    The event name rides on the site key (``key|event``), so the statements have the
+    template's shape and removal needs no new rules.
+    """
+    if isinstance(site, VariableSite):
+        return PySnippet(after=tuple(_record(site_key(relpath, site, n), n) for n in record))
+    base = template_snippet(site, relpath, event)
+    if isinstance(site, FunctionSite) and record:
+        records = tuple(_record(site_key(relpath, site, item), item) for item in record)
+        return PySnippet(before=base.before + records, on_error=base.on_error, after=base.after)
+    return base
+
+
+def template_snippet(site: Site, relpath: str, event: str | None = None) -> PySnippet:
     """The deterministic snippet: entry/exit/duration/errors, loop counts, values.
 
     Every helper call is guarded by the helper's ``on`` flag (or by the token, which
     is falsy when it is off), so disabled telemetry costs a branch, not a call. A
     variable is recorded only until the helper has sampled its site enough.
     """
-    key = py_string(site_key(relpath, site))
+    key = py_string(site_key(relpath, site) + (f"|{event}" if event else ""))
     on_flag = f"{HELPER_ALIAS}.on"
     on = f"{on_flag} and {HELPER_ALIAS}"
     if isinstance(site, FunctionSite):
@@ -75,10 +102,5 @@ def template_snippet(site: Site, relpath: str) -> PySnippet:
             tick=f"{counter} += 1",
         )
     if isinstance(site, VariableSite):
-        records = []
-        for name in site.names:
-            key = py_string(site_key(relpath, site, name))
-            wanted = f"{key} not in {HELPER_ALIAS}.sampled"
-            records.append(f"{on_flag} and {wanted} and {HELPER_ALIAS}.var({key}, {name})")
-        return PySnippet(after=tuple(records))
+        return PySnippet(after=tuple(_record(site_key(relpath, site, n), n) for n in site.names))
     raise TypeError(f"unknown site {type(site).__name__}")

@@ -17,6 +17,10 @@ What it does at run time:
   code stops calling) - and appends one JSON line per site to
   ``$CODEMOD_TELEMETRY_FILE`` (default ``telemetry.jsonl`` in the working directory at
   import time) every 10 seconds and at exit. Lines are deltas: sum them per site.
+* A site key may end in ``|event`` (a name a model chose for the function or loop):
+  it is reported as ``event`` in JSON lines and ``codemod.event`` on spans and events.
+  ``attr(obj, "a.b")`` reads plain attributes for the record without running
+  properties or ``__getattr__``.
 * ``CODEMOD_TELEMETRY=0`` turns everything into no-ops; ``CODEMOD_TELEMETRY_VALUES=0``
   records variable types but no values.
 
@@ -42,6 +46,7 @@ import time
 from typing import Any, Callable, Optional, Tuple
 
 __all__ = [
+    "attr",
     "counted",
     "counter",
     "enter",
@@ -78,7 +83,7 @@ _VALUES = _env_flag("CODEMOD_TELEMETRY_VALUES", True)
 _PATH = os.path.abspath(os.environ.get("CODEMOD_TELEMETRY_FILE") or "telemetry.jsonl")
 
 Token = Any  # an int (start time) while aggregating, a (span, context token) pair with spans
-Info = Tuple[str, int, str, Optional[str]]
+Info = Tuple[str, int, str, Optional[str], Optional[str]]
 
 # site -> [calls, errors, total seconds, min seconds, max seconds, {error type: count}]
 _functions: dict[str, list[Any]] = {}
@@ -112,14 +117,18 @@ _otel: _Otel | None = None
 
 
 def _info(site: str, variable: bool = False) -> Info:
-    """Split a site key ``path:line:qualname[:variable]`` (cached)."""
+    """Split a site key ``path:line:qualname[:variable][|event]`` (cached)."""
     info = _info_cache.get(site)
     if info is None:
-        parts = site.rsplit(":", 3 if variable else 2)
+        key, event = site, None
+        head, bar, tail = site.rpartition("|")
+        if bar and tail and ":" not in tail:
+            key, event = head, tail
+        parts = key.rsplit(":", 3 if variable else 2)
         if len(parts) == (4 if variable else 3) and parts[1].isdigit():
-            info = (parts[0], int(parts[1]), parts[2], parts[3] if variable else None)
+            info = (parts[0], int(parts[1]), parts[2], parts[3] if variable else None, event)
         else:
-            info = (site, 0, site, None)
+            info = (key, 0, key, None, event)
         _info_cache[site] = info
     return info
 
@@ -183,6 +192,8 @@ def _render(value: Any, depth: int) -> str:
 
 
 def _type_name(kind: Any) -> str:
+    if kind is _Computed:  # see attr()
+        return "computed"
     try:
         module = kind.__module__
         name = kind.__qualname__
@@ -306,18 +317,56 @@ def _var_json(site: str, value: Any) -> None:
         pass
 
 
+class _Computed:
+    """What ``attr`` records for an attribute it will not compute."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<computed>"
+
+
+_COMPUTED = _Computed()
+
+
+def attr(obj: Any, path: str) -> Any:
+    """``obj.a.b`` for plain data only: read from instance ``__dict__`` or a slot,
+    never through a property, descriptor or ``__getattr__`` (which could run user
+    code with side effects). Anything else is recorded as ``<computed>``."""
+    try:
+        for name in path.split("."):
+            try:
+                namespace = object.__getattribute__(obj, "__dict__")
+            except AttributeError:
+                namespace = None
+            if type(namespace) is dict and name in namespace:
+                obj = namespace[name]
+                continue
+            slot = None  # type: Any
+            for klass in type(obj).__mro__:
+                if name in klass.__dict__:
+                    slot = klass.__dict__[name]
+                    break
+            if type(slot).__name__ != "member_descriptor":
+                return _COMPUTED
+            obj = slot.__get__(obj, type(obj))
+        return obj
+    except Exception:
+        return _COMPUTED
+
+
 # -- OpenTelemetry --------------------------------------------------------------------
 def _start_span(site: str) -> Any:
     assert _otel is not None
-    path, line, qualname, _ = _info(site)
-    return _otel.tracer.start_span(
-        qualname,
-        attributes={
-            "code.function.name": qualname,
-            "code.file.path": path,
-            "code.line.number": line,
-        },
-    )
+    path, line, qualname, _, event = _info(site)
+    attributes = {
+        "code.function.name": qualname,
+        "code.file.path": path,
+        "code.line.number": line,
+    }  # type: dict[str, Any]
+    if event:
+        attributes["codemod.event"] = event
+    return _otel.tracer.start_span(qualname, attributes=attributes)
 
 
 def _enter_otel(site: str) -> Token:
@@ -373,7 +422,9 @@ def _event(name: str, site: str, variable: bool, attributes: dict[str, Any]) -> 
     assert _otel is not None
     span = _otel.trace.get_current_span()
     if span.is_recording():
-        path, line, qualname, _ = _info(site, variable)
+        path, line, qualname, _, event = _info(site, variable)
+        if event:
+            attributes["codemod.event"] = event
         attributes["code.function.name"] = qualname
         attributes["code.file.path"] = path
         attributes["code.line.number"] = line
@@ -452,7 +503,7 @@ def _drain() -> list[dict[str, Any]]:
             0, 0, 0.0, float("inf"), 0.0, {}
         )  # fmt: skip
         if calls or errors:
-            path, line, qualname, _ = _info(site)
+            path, line, qualname, _, event = _info(site)
             entry = {
                 "type": "function",
                 "name": qualname,
@@ -468,30 +519,33 @@ def _drain() -> list[dict[str, Any]]:
             }
             if kinds:
                 entry["error_types"] = kinds
+            if event:
+                entry["event"] = event
             lines.append(entry)
     for site, counts in list(_loops.items()):
         runs, iterations, longest = counts[0], counts[1], counts[2]
         counts[0], counts[1], counts[2] = 0, 0, 0
         if runs:
-            path, line, qualname, _ = _info(site)
-            lines.append(
-                {
-                    "type": "loop",
-                    "function": qualname,
-                    "file": path,
-                    "line": line,
-                    "runs": runs,
-                    "iterations": iterations,
-                    "max_iterations": longest,
-                    "pid": pid,
-                    "time": now,
-                }
-            )
+            path, line, qualname, _, event = _info(site)
+            entry = {
+                "type": "loop",
+                "function": qualname,
+                "file": path,
+                "line": line,
+                "runs": runs,
+                "iterations": iterations,
+                "max_iterations": longest,
+                "pid": pid,
+                "time": now,
+            }
+            if event:
+                entry["event"] = event
+            lines.append(entry)
     for site, record in list(_variables.items()):
         fresh = record[0]
         record[0] = 0
         if fresh:
-            path, line, qualname, name = _info(site, True)
+            path, line, qualname, name, _ = _info(site, True)
             entry = {
                 "type": "variable",
                 "function": qualname,

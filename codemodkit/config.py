@@ -1,0 +1,156 @@
+"""``[tool.codemod]`` in ``pyproject.toml`` or a ``codemod.toml``: models, tiers, limits.
+
+Found by walking up from the first target path; ``codemod.toml`` (top-level keys)
+wins over ``pyproject.toml`` in the same folder. Validated by pydantic, and any
+mistake becomes one line naming the file, the key and what was expected. API keys
+never live here: a model names the environment variable that holds its key
+(``api_key_env``), read from the environment or a ``.env`` file.
+
+    [tool.codemod]
+    max_attempts = 3
+    cloud_fallback = true
+
+    [tool.codemod.tiers.1]            # fast, local
+    provider = "ollama"
+    model = "qwen2.5-coder:7b"
+    endpoints = ["http://gpu1:11434", "http://gpu2:11434"]
+    server_slots = 4                  # the servers' OLLAMA_NUM_PARALLEL
+    fallback = { provider = "anthropic", model = "claude-haiku-4-5" }
+
+    [tool.codemod.tiers.3]            # strongest, cloud
+    provider = "anthropic"
+    model = "claude-sonnet-4-5"
+    rpm = 50
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["CodemodConfig", "ConfigError", "LoadedConfig", "ModelSpec", "TierSpec", "load_config"]
+
+ProviderName = Literal["template", "ollama", "openai", "anthropic"]
+CLOUD_PROVIDERS = frozenset({"openai", "anthropic"})
+
+
+class ConfigError(Exception):
+    """One line: the file, the key and what was expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    provider: ProviderName
+    model: str | None = None
+    endpoints: tuple[str, ...] = ()
+    #: the environment variable holding this model's API key (default per provider)
+    api_key_env: str | None = None
+    max_parallel: Annotated[int, Field(ge=1)] | None = None
+    rpm: Annotated[int, Field(ge=1)] | None = None
+    tpm: Annotated[int, Field(ge=1)] | None = None
+    #: Ollama's OLLAMA_NUM_PARALLEL on the servers (its API does not tell)
+    server_slots: Annotated[int, Field(ge=1)] | None = None
+    #: Ollama's context size, kept constant so the model is never reloaded
+    num_ctx: Annotated[int, Field(ge=256)] = 8192
+    timeout: Annotated[float, Field(gt=0)] | None = None
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.provider in CLOUD_PROVIDERS
+
+
+class TierSpec(ModelSpec):
+    #: a cloud model; by default openai and anthropic are, ollama is not
+    cloud: bool | None = None
+    #: the cloud model a failing local request is retried on (--cloud-fallback)
+    fallback: ModelSpec | None = None
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.cloud if self.cloud is not None else self.provider in CLOUD_PROVIDERS
+
+
+class CodemodConfig(_Strict):
+    tiers: dict[Annotated[int, Field(ge=1, le=3)], TierSpec] = Field(default_factory=dict)
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    cloud_fallback: bool = False
+    timeout: Annotated[float, Field(gt=0)] = 120.0
+    cache_dir: str | None = None
+
+
+class LoadedConfig(BaseModel):
+    config: CodemodConfig
+    #: the file it came from (None: defaults)
+    source: Path | None = None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"] if part != "[key]")
+    message = str(error["msg"])
+    if "[key]" in error["loc"]:
+        message = "a tier is 1, 2 or 3"
+        error = {**error, "type": "key"}
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif "input" in error and error["type"] not in ("missing",):
+        message = f"{message} (got {error['input']!r})"
+    return f"{location}: {message}"
+
+
+def parse_config(data: Mapping[str, Any], source: Path | None, table: str = "") -> CodemodConfig:
+    try:
+        return CodemodConfig.model_validate(data)
+    except ValidationError as exc:
+        where = f"{source.name}: " if source else ""
+        prefix = f"[{table}] " if table else ""
+        raise ConfigError(f"{where}{prefix}{_describe(exc.errors()[0])}") from None
+
+
+def find_config_file(start: Path) -> tuple[Path, str] | None:
+    """The nearest ``codemod.toml``, or ``pyproject.toml`` with a ``[tool.codemod]`` table."""
+    folder = start.resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        own = candidate / "codemod.toml"
+        if own.is_file():
+            return own, ""
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue  # not ours to judge; keep looking
+            if isinstance(data.get("tool"), dict) and "codemod" in data["tool"]:
+                return pyproject, "tool.codemod"
+    return None
+
+
+def load_config(start: Path) -> LoadedConfig:
+    found = find_config_file(start)
+    if found is None:
+        return LoadedConfig(config=CodemodConfig())
+    path, table = found
+    try:
+        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    for part in table.split(".") if table else ():
+        data = data.get(part, {})
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: [{table}] must be a table")
+    return LoadedConfig(config=parse_config(data, path, table), source=path)
