@@ -47,8 +47,11 @@ PROJECTS = [
     Project("attrs", "26.1.0", "tests", ("pytest", "hypothesis", "cloudpickle", "pympler")),
     Project("boltons", "26.2.0", "tests"),
     Project("isodate", "0.7.2", "tests"),
-    Project("packaging", "26.3", "tests", ("pytest", "hypothesis", "pretend")),
-    Project("python-dateutil", "4.0.0", "tests", ("pytest", "hypothesis", "freezegun")),
+    Project("packaging", "26.3", "tests", ("pytest", "hypothesis", "pretend", "tomli_w")),
+    # pytest-cov registers the no_cover mark dateutil's tests use
+    Project(
+        "python-dateutil", "4.0.0", "tests", ("pytest", "hypothesis", "freezegun", "pytest-cov")
+    ),
 ]
 
 

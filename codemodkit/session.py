@@ -17,10 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from codemodkit.codemods.base import Codemod
-from codemodkit.discovery import DiscoveryOptions, discover, display_path
+from codemodkit.discovery import Candidate, DiscoveryOptions, discover, display_path
+from codemodkit.llm import LLMManager
 from codemodkit.output.diff import DiffPrinter, unified_diff
-from codemodkit.output.summary import Summary
-from codemodkit.runner import FileResult, RunOptions, run
+from codemodkit.output.report import build_report, write_report
+from codemodkit.output.summary import Summary, print_stats
+from codemodkit.runner import FileResult, RunOptions, run, run_with_models
 from codemodkit.sourcefile import atomic_write
 from codemodkit.support import SupportAction, SupportConflict, SupportFiles
 
@@ -41,6 +43,7 @@ class SessionOptions:
     #: how the summary names changed files and counted constructs
     verb: str = "changed"
     constructs_label: str = "instrumented"
+    report: Path | None = None
 
 
 class Session:
@@ -50,9 +53,12 @@ class Session:
         options: SessionOptions,
         out: Console | None = None,
         err: Console | None = None,
+        manager: LLMManager | None = None,
     ) -> None:
         self.codemod = codemod
         self.options = options
+        self.manager = manager or LLMManager()
+        self.results: list[FileResult] = []
         self.out = out or Console(file=sys.stdout, highlight=False, soft_wrap=True)
         self.err = err or Console(stderr=True, highlight=False, soft_wrap=True)
         self.summary = Summary(options.command)
@@ -110,9 +116,55 @@ class Session:
                         result, status="failed", reason=f"cannot write: {exc.strerror}"
                     )
         self.summary.add(result)
+        if self.options.report is not None:
+            self.results.append(result)
         if self.options.verbose:
             for note in result.notes:
                 self.err.print(f"{result.display}: {note}", markup=False, highlight=False)
+
+    def _progress(self) -> Progress:
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            transient=True,
+        )
+
+    def _run_template(self, candidates: Sequence[Candidate]) -> None:
+        if not (self.err.is_terminal and len(candidates) >= PROGRESS_MIN_FILES):
+            run(self.codemod, candidates, self.options.run, self.handle)
+            return
+        with self._progress() as progress:
+            task = progress.add_task(self.options.command, total=len(candidates))
+
+            def advance(result: FileResult) -> None:
+                self.handle(result)
+                progress.advance(task)
+
+            run(self.codemod, candidates, self.options.run, advance)
+
+    def _run_with_models(self, candidates: Sequence[Candidate]) -> None:
+        """Every request of the run goes to the models at once; files are written
+        only once all answers are in (Ctrl-C before then changes nothing)."""
+        if not self.err.is_terminal:
+            run_with_models(self.codemod, candidates, self.options.run, self.handle, self.manager)
+            return
+        with self._progress() as progress:
+            task = progress.add_task("asking models", total=None)
+
+            def answered(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            run_with_models(
+                self.codemod,
+                candidates,
+                self.options.run,
+                self.handle,
+                self.manager,
+                on_answer=answered,
+            )
 
     # -- the run -------------------------------------------------------------------
     def execute(
@@ -127,37 +179,34 @@ class Session:
             self.summary.add_problem(problem)
         self.summary.add_skips(found.skipped)
         candidates = found.candidates
-        show_progress = self.err.is_terminal and len(candidates) >= PROGRESS_MIN_FILES
-        if show_progress:
-            progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=self.err,
-                transient=True,
-            )
-            with progress:
-                task = progress.add_task(self.options.command, total=len(candidates))
-
-                def advance(result: FileResult) -> None:
-                    self.handle(result)
-                    progress.advance(task)
-
-                run(self.codemod, candidates, self.options.run, advance)
+        if self.manager.uses_models:
+            self._run_with_models(candidates)
         else:
-            run(self.codemod, candidates, self.options.run, self.handle)
+            self._run_template(candidates)
         if in_use is not None:
             for action in self.support.remove_unused(lambda path: in_use(path, self.final_needs)):
                 self.support_action(action)
         for diff in self.deferred:
             self.diffs.print(diff)
+        seconds = time.perf_counter() - started
+        stats = self.manager.stats if self.manager.uses_models else None
+        if stats is not None:
+            self.summary.add_model_stats(stats)
         self.summary.print(
             self.err,
-            time.perf_counter() - started,
+            seconds,
             verb=self.options.verb,
             constructs_label=self.options.constructs_label,
         )
+        if stats is not None and self.options.verbose:
+            print_stats(self.err, stats)
+        if self.options.report is not None:
+            report = build_report(self.options.command, seconds, self.results, stats)
+            try:
+                write_report(self.options.report, report)
+            except OSError as exc:
+                self.err.print(f"error: cannot write the report: {exc}", markup=False)
+                return 1
         if self.summary.failed:
             return 1
         if self.options.check and self.pending:

@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
+from codemodkit.config import ConfigError
+from codemodkit.llm.secrets import redact
+
 __all__ = ["guarded"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,10 +35,18 @@ def guarded(function: F) -> F:
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except KeyboardInterrupt:
-            click.echo("codemod: interrupted; files already written are complete", err=True)
+            click.echo(
+                "codemod: interrupted; files already written are complete, "
+                "model answers received so far are cached",
+                err=True,
+            )
             sys.exit(EXIT_INTERRUPTED)
+        except ConfigError as exc:
+            click.echo(f"codemod: configuration error: {redact(str(exc))}", err=True)
+            sys.exit(EXIT_INTERNAL)
         except Exception as exc:
-            click.echo(f"codemod: internal error: {type(exc).__name__}: {exc}", err=True)
+            message = redact(f"{type(exc).__name__}: {exc}")
+            click.echo(f"codemod: internal error: {message}", err=True)
             if os.environ.get("CODEMOD_DEBUG"):
                 traceback.print_exc()
             sys.exit(EXIT_INTERNAL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,7 +12,7 @@ import click
 from codemodkit.runner import default_jobs
 from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE
 
-__all__ = ["Size", "file_options"]
+__all__ = ["Size", "file_options", "model_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +81,77 @@ def file_options(function: F) -> F:
         click.option(
             "-v", "--verbose", is_flag=True, help="Also list constructs left alone, per file."
         ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def model_options(function: F) -> F:
+    """Which models answer, how fast, and what is cached (in --help order)."""
+    decorators = [
+        click.option(
+            "--provider",
+            type=click.Choice(["template", "ollama", "openai", "anthropic"]),
+            default=None,
+            help="Who writes each snippet (default: tier 1 of the configuration, else "
+            "'template', the built-in deterministic provider).",
+        ),
+        click.option("--model", metavar="NAME", help="The model of tier 1."),
+        click.option(
+            "--endpoint",
+            "endpoints",
+            metavar="URL",
+            multiple=True,
+            help="A server for tier 1's model (repeatable: requests are spread over them).",
+        ),
+        click.option(
+            "--api-key",
+            metavar="KEY",
+            envvar=None,
+            help="API key for --provider (default: OPENAI_API_KEY, ANTHROPIC_API_KEY or "
+            "OLLAMA_API_KEY from the environment or .env). Never printed.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Seconds before one model call is abandoned (and retried).  [default: 120]",
+        ),
+        click.option(
+            "--max-parallel",
+            type=click.IntRange(min=1),
+            help="Most requests in flight per endpoint (default: from VRAM or the model).",
+        ),
+        click.option("--no-parallel", is_flag=True, help="One request at a time."),
+        click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute, at most."),
+        click.option("--tpm", type=click.IntRange(min=1), help="Tokens per minute, at most."),
+        click.option(
+            "--server-slots",
+            type=click.IntRange(min=1),
+            help="Requests an Ollama server runs at once (its OLLAMA_NUM_PARALLEL).",
+        ),
+        click.option(
+            "--cloud-fallback",
+            is_flag=True,
+            help="Retry a local model's failures on the cloud model of its tier.",
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(min=1, max=10),
+            help="Answers asked for per construct before the template is used.  [default: 3]",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Where model answers are cached (default: the user cache folder).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write cached answers."),
+        click.option(
+            "--report",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Write a JSON report: every change's provenance and per-endpoint stats.",
+        ),
+        click.option("--rate-window", type=float, default=60.0, hidden=True),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)

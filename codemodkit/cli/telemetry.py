@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
 
 from codemodkit.codemods.telemetry import TelemetryCodemod, helper_in_use
+from codemodkit.config import load_config
 from codemodkit.discovery import DiscoveryOptions
+from codemodkit.llm.setup import ModelFlags, build_manager
 from codemodkit.runner import RunOptions
 from codemodkit.session import Session, SessionOptions
 
 from .errors import guarded
-from .options import file_options
+from .options import file_options, model_options
 
 EPILOG = """\b
 Examples:
@@ -20,6 +25,8 @@ Examples:
   codemod telemetry ./project               instrument in place
   codemod telemetry --check ./project       exit 1 if not fully instrumented
   codemod telemetry --remove ./project      restore the original source
+  codemod telemetry --provider ollama --model qwen2.5-coder:7b ./project
+                                            let a local model choose what to record
 
 \b
 Instrumented code calls a helper, _telemetry_utils.py, that the tool writes into
@@ -36,13 +43,7 @@ it off. A second run changes nothing.
 @click.option(
     "--remove", is_flag=True, help="Remove the instrumentation, restoring the original source."
 )
-@click.option(
-    "--provider",
-    type=click.Choice(["template"]),
-    default="template",
-    show_default=True,
-    help="Who writes each snippet; 'template' is the built-in deterministic provider.",
-)
+@model_options
 @guarded
 def telemetry(
     paths: tuple[str, ...],
@@ -56,7 +57,9 @@ def telemetry(
     max_file_size: int,
     verbose: bool,
     remove: bool,
-    provider: str,
+    report: Path | None,
+    cache_dir: Path | None,
+    **model: Any,
 ) -> None:
     """Instrument Python functions, loops and notable variables with telemetry.
 
@@ -64,13 +67,30 @@ def telemetry(
     .gitignore and skipping tests, virtualenvs, build output and generated files.
     """
     codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    start = Path(paths[0])
+    loaded = load_config(start)
+    flags = ModelFlags(cache_dir=cache_dir, **model)
+    if remove:  # removal needs no answers
+        flags = ModelFlags(provider="template")
+    manager = build_manager(
+        loaded.config,
+        flags,
+        start=start if start.is_dir() else start.parent,
+        say=(lambda line: err.print(line, markup=False)) if verbose else (lambda line: None),
+        warn=lambda line: err.print(f"warning: {line}", markup=False),
+    )
     options = SessionOptions(
         command="codemod telemetry",
         dry_run=dry_run,
         check=check,
         verbose=verbose,
         run=RunOptions(
-            jobs=jobs, max_file_size=max_file_size, diff=dry_run, keep_output=not (dry_run or check)
+            jobs=jobs,
+            max_file_size=max_file_size,
+            diff=dry_run,
+            keep_output=not (dry_run or check),
+            records=report is not None,
         ),
         discovery=DiscoveryOptions(
             languages=codemod.languages,
@@ -80,6 +100,11 @@ def telemetry(
         ),
         verb="would change" if (dry_run or check) else ("restored" if remove else "instrumented"),
         constructs_label="removed" if remove else "constructs",
+        report=report,
     )
-    status = Session(codemod, options).execute(paths, in_use=helper_in_use if remove else None)
+    try:
+        session = Session(codemod, options, err=err, manager=manager)
+        status = session.execute(paths, in_use=helper_in_use if remove else None)
+    finally:
+        manager.close()
     sys.exit(status)

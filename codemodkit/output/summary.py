@@ -6,12 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from codemodkit.discovery import Problem
+from codemodkit.llm.stats import Stats
 from codemodkit.runner import FileResult
 
-__all__ = ["Summary"]
+__all__ = ["Summary", "print_stats"]
 
 
 @dataclass
@@ -23,6 +25,9 @@ class Summary:
     requests: int = 0
     fallbacks: int = 0
     support: Counter[str] = field(default_factory=Counter)
+    #: model traffic: calls, cache hits, retries, tokens (None: template only)
+    models: dict[str, int] | None = None
+    accepted: int = 0
     #: (kind, "path: reason") lines, in the order they happened
     lines: list[tuple[str, str]] = field(default_factory=list)
 
@@ -44,6 +49,7 @@ class Summary:
         self.statuses[result.status] += 1
         self.requests += result.requests
         self.fallbacks += result.fallbacks
+        self.accepted += sum(c.strategy == "model" for c in result.changes)
         if result.status in ("changed", "unchanged"):
             self.constructs.update(result.counts)
         if result.status == "failed":
@@ -54,6 +60,12 @@ class Summary:
                 self.lines.append(("skipped", f"{result.display}: {result.reason}"))
         for warning in result.warnings:
             self.lines.append(("warning", f"{result.display}: {warning}"))
+
+    def add_model_stats(self, stats: Stats) -> None:
+        self.models = {
+            name: stats.total(name)
+            for name in ("requests", "failures", "retries", "cache_hits", "tokens_in", "tokens_out")
+        }
 
     @property
     def failed(self) -> int:
@@ -85,13 +97,24 @@ class Summary:
                 for k in ("function", "loop", "variable")
                 if k in self.constructs
             )
+            provider = "models" if self.models is not None else "provider: template"
             requests = (
-                f"; {self.requests} requests, {self.fallbacks} fallbacks (provider: template)"
+                f"; {self.requests} requests, {self.fallbacks} fallbacks ({provider})"
                 if self.requests
                 else ""
             )
             console.print(
                 f"{constructs_label}: {kinds}{requests}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        if self.models is not None:
+            m = self.models
+            console.print(
+                f"models: {self.accepted} answers accepted, {m['cache_hits']} from the cache, "
+                f"{m['requests']} HTTP requests ({m['retries']} retries, {m['failures']} failed), "
+                f"tokens {m['tokens_in']} in / {m['tokens_out']} out",
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
@@ -103,3 +126,28 @@ class Summary:
 def _reason_key(reason: str) -> str:
     """Group reasons such as 'larger than --max-file-size (2000 > 1000 bytes)'."""
     return reason.split(" (", 1)[0]
+
+
+def print_stats(console: Console, stats: Stats) -> None:
+    """Per model and endpoint: requests, outcomes, retries, cache hits, tokens, latency."""
+    table = Table(title="model calls", title_justify="left")
+    for column in ("model", "endpoint", "requests", "ok", "failed", "retries", "cached"):
+        table.add_column(column, justify="right" if column not in ("model", "endpoint") else "left")
+    for column in ("tokens in", "tokens out", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="right")
+    for row in stats.rows():
+        p50, p95 = row.percentile(0.5), row.percentile(0.95)
+        table.add_row(
+            f"{row.provider} {row.model}",
+            row.endpoint,
+            str(row.requests),
+            str(row.successes),
+            str(row.failures),
+            str(row.retries),
+            str(row.cache_hits),
+            str(row.tokens_in),
+            str(row.tokens_out),
+            "-" if p50 is None else f"{p50:.0f}",
+            "-" if p95 is None else f"{p95:.0f}",
+        )
+    console.print(table)

@@ -1,0 +1,209 @@
+"""Build the run's LLM manager from the configuration and the command-line flags.
+
+Flags win over the configuration: ``--provider``/``--model``/``--endpoint`` define
+tier 1 (the configuration's other tiers stay), ``--provider template`` turns models
+off altogether, and the limit flags (``--max-parallel``, ``--no-parallel``, ``--rpm``,
+``--tpm``, ``--timeout``, ``--server-slots``) apply to every model of the run.
+Parallelism per endpoint comes from ``capacity`` (VRAM and model size for Ollama, the
+model family's table for cloud providers); ``say`` receives one line per model
+explaining the choice and its arithmetic (printed with ``-v``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from codemodkit.cache import AnswerCache, CacheError, default_cache_dir
+from codemodkit.config import CodemodConfig, ConfigError, ModelSpec, TierSpec
+
+from .capacity import (
+    Decision,
+    cloud_defaults,
+    detect_vram,
+    fetch_ollama_show,
+    fetch_ollama_tags,
+    ollama_parallelism,
+    parse_rate_limit_headers,
+    suggested_rpm,
+)
+from .client import ModelClient
+from .endpoints import EndpointPool
+from .limits import RateLimits
+from .manager import LLMManager, Tier
+from .providers.registry import DEFAULT_ENDPOINTS, make_provider
+from .secrets import find_dotenv, register_secret, resolve_api_key
+from .stats import Stats
+from .store import CachedStore
+
+__all__ = ["ModelFlags", "build_manager"]
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelFlags:
+    provider: str | None = None
+    model: str | None = None
+    endpoints: tuple[str, ...] = ()
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float | None = None
+    max_parallel: int | None = None
+    no_parallel: bool = False
+    rpm: int | None = None
+    tpm: int | None = None
+    server_slots: int | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    cloud_fallback: bool = False
+    max_attempts: int | None = None
+    #: the rate-limit window in seconds (tests and benchmarks scale it down)
+    rate_window: float = 60.0
+
+
+def _tiers(config: CodemodConfig, flags: ModelFlags) -> dict[int, TierSpec]:
+    tiers = dict(config.tiers)
+    if flags.provider is not None:
+        if flags.provider == "template":
+            return {}
+        if not flags.model:
+            raise ConfigError(f"--provider {flags.provider} needs --model NAME")
+        tiers[1] = TierSpec(
+            provider=flags.provider,  # type: ignore[arg-type]  # click checked the choice
+            model=flags.model,
+            endpoints=flags.endpoints,
+        )
+    elif flags.model or flags.endpoints:
+        if 1 not in tiers:
+            raise ConfigError("--model and --endpoint need --provider (or a configured tier 1)")
+        update: dict[str, object] = {}
+        if flags.model:
+            update["model"] = flags.model
+        if flags.endpoints:
+            update["endpoints"] = flags.endpoints
+        tiers[1] = tiers[1].model_copy(update=update)
+    for level, spec in tiers.items():
+        if spec.provider != "template" and not spec.model:
+            raise ConfigError(f"tier {level}: no model named (set 'model')")
+    return {level: spec for level, spec in tiers.items() if spec.provider != "template"}
+
+
+def _api_key(spec: ModelSpec, flags: ModelFlags, start: Path) -> str | None:
+    flag = flags.api_key if flags.provider == spec.provider else None
+    if spec.api_key_env and not flag:
+        key = os.environ.get(spec.api_key_env)
+        if not key:
+            dotenv = find_dotenv(start)
+            key = dotenv_values(dotenv).get(spec.api_key_env) if dotenv else None
+        register_secret(key)
+        return key or None
+    return resolve_api_key(spec.provider, flag, dotenv_dir=start)
+
+
+def _decide(
+    spec: ModelSpec, endpoints: tuple[str, ...], flags: ModelFlags, key: str | None
+) -> Decision:
+    user_max = flags.max_parallel or spec.max_parallel
+    if flags.no_parallel:
+        return Decision(1, "--no-parallel: one request at a time")
+    assert spec.model is not None
+    if spec.provider == "ollama":
+        headers: Mapping[str, str] = {"authorization": f"Bearer {key}"} if key else {}
+        size = fetch_ollama_tags(endpoints[0], spec.model, headers=headers)
+        shape = fetch_ollama_show(endpoints[0], spec.model, headers=headers)
+        gpu = detect_vram()
+        return ollama_parallelism(
+            gpu.total_bytes if gpu else None,
+            size,
+            shape,
+            spec.num_ctx,
+            flags.server_slots or spec.server_slots,
+            user_max,
+        )
+    decision = cloud_defaults(spec.provider, spec.model)
+    if user_max is not None and user_max != decision.parallel:
+        return Decision(
+            user_max, f"{decision.reason}; --max-parallel {user_max}", rpm=decision.rpm
+        )
+    return decision
+
+
+def _client(
+    level: int, spec: ModelSpec, flags: ModelFlags, stats: Stats, start: Path, say: Say
+) -> ModelClient:
+    assert spec.model is not None
+    key = _api_key(spec, flags, start)
+    endpoints = spec.endpoints or (DEFAULT_ENDPOINTS[spec.provider],)
+    options: dict[str, object] = {}
+    if spec.provider == "ollama":
+        options["num_ctx"] = spec.num_ctx
+    provider = make_provider(spec.provider, spec.model, key, **options)
+    decision = _decide(spec, endpoints, flags, key)
+    rpm = flags.rpm or spec.rpm or decision.rpm
+    tpm = flags.tpm or spec.tpm
+    limits = RateLimits(rpm, tpm, window=flags.rate_window)
+    per_endpoint = decision.parallel
+    if spec.provider != "ollama" and len(endpoints) > 1:
+        per_endpoint = max(1, -(-decision.parallel // len(endpoints)))  # an account-wide cap
+    say(
+        f"tier {level}: {spec.provider} {spec.model} on {len(endpoints)} endpoint(s), "
+        f"{per_endpoint} in parallel each, "
+        f"{f'{rpm} requests/min' if rpm else 'no rate limit'}: {decision.reason}"
+    )
+
+    def on_headers(headers: Mapping[str, str]) -> None:
+        info = parse_rate_limit_headers(headers)
+        lower = suggested_rpm(info, limits.rpm) if info is not None else None
+        if lower is not None and limits.lower_rpm(lower):
+            say(f"tier {level}: the server's rate-limit headers lower the pace to {lower}/min")
+
+    return ModelClient(
+        provider,
+        EndpointPool(endpoints, per_endpoint),
+        limits,
+        stats,
+        timeout=flags.timeout or spec.timeout or 120.0,
+        on_headers=on_headers,
+    )
+
+
+def build_manager(
+    config: CodemodConfig, flags: ModelFlags, *, start: Path, say: Say, warn: Say
+) -> LLMManager:
+    """The manager for this run; with no model configured, the template-only one.
+
+    ``say`` gets the capacity reasoning (``-v``), ``warn`` what the user must see.
+    """
+    specs = _tiers(config, flags)
+    if not specs:
+        return LLMManager()
+    stats = Stats()
+    tiers = []
+    for level in sorted(specs):
+        spec = specs[level]
+        client = _client(level, spec, flags, stats, start, say)
+        fallback = None
+        if spec.fallback is not None:
+            fallback = _client(level, spec.fallback, flags, stats, start, say)
+        tiers.append(Tier(level, client, cloud=spec.is_cloud, fallback=fallback))
+    store = None
+    if not flags.no_cache:
+        directory = flags.cache_dir or (
+            Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
+        )
+        try:
+            store = CachedStore(AnswerCache(directory))
+        except CacheError as exc:
+            warn(f"cache disabled: {exc}")
+    return LLMManager(
+        tiers,
+        store=store,
+        stats=stats,
+        max_attempts=flags.max_attempts or config.max_attempts,
+        cloud_fallback=flags.cloud_fallback or config.cloud_fallback,
+    )
+

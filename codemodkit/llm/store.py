@@ -1,0 +1,60 @@
+"""The manager's view of the disk cache: one entry per (model, exact prompt).
+
+The key covers provider, model, the messages, the parameters that shape the answer
+and the prompt template's version - never the endpoint (the same model on another
+server gives the same answer) and never an API key.
+"""
+
+from __future__ import annotations
+
+from codemodkit.cache import AnswerCache, CachedAnswer, CacheError, cache_key
+
+from .base import Completion, Prompt
+from .client import ModelClient
+
+__all__ = ["CachedStore", "prompt_key"]
+
+
+def prompt_key(client: ModelClient, prompt: Prompt) -> str:
+    params = getattr(client.provider, "cache_params", None)
+    return cache_key(
+        provider=client.name,
+        model=client.model,
+        messages=[
+            {"role": "system", "content": prompt.system},
+            {"role": "user", "content": prompt.user},
+        ],
+        params=params() if callable(params) else {},
+        schema=prompt.schema,
+        template_version=prompt.template_version,
+    )
+
+
+class CachedStore:
+    def __init__(self, cache: AnswerCache) -> None:
+        self.cache = cache
+
+    def lookup(self, client: ModelClient, prompt: Prompt) -> str | None:
+        try:
+            found = self.cache.get(prompt_key(client, prompt))
+        except CacheError:
+            return None  # an unreadable cache costs a request, not the run
+        return found.text if found is not None else None
+
+    def store(
+        self, client: ModelClient, prompt: Prompt, text: str, completion: Completion
+    ) -> None:
+        answer = CachedAnswer(
+            text=text,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            model=client.model,
+            provider=client.name,
+        )
+        try:
+            self.cache.put(prompt_key(client, prompt), answer)
+        except CacheError:
+            pass  # the answer is still used; only the next run pays for it again
+
+    def close(self) -> None:
+        self.cache.close()
