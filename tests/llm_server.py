@@ -194,6 +194,7 @@ class ServerStats:
     def reset(self) -> None:
         with self._lock:
             self.total = 0
+            self.connections = 0  # TCP connections accepted (keep-alive reuses them)
             self.by_path: Counter[str] = Counter()
             self.by_protocol: Counter[str] = Counter()
             self.statuses: Counter[int] = Counter()
@@ -235,6 +236,7 @@ class ServerStats:
         with self._lock:
             return {
                 "total": self.total,
+                "connections": self.connections,
                 "by_path": dict(self.by_path),
                 "by_protocol": dict(self.by_protocol),
                 "statuses": dict(self.statuses),
@@ -257,6 +259,10 @@ class ServerStats:
             self.by_protocol[protocol] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _connected(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def _end(self) -> None:
         with self._lock:
@@ -470,6 +476,7 @@ class _HTTPServer(ThreadingHTTPServer):
             target=self._serve_connection, args=(request, client_address), daemon=True
         )
         self.sim._track(request, thread)
+        self.sim.stats._connected()
         thread.start()
 
     def _serve_connection(self, request: Any, client_address: Any) -> None:
