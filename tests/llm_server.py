@@ -12,6 +12,22 @@ Usage::
         server.script(["first answer", Fault("503"), Fault("timeout")])
         server.stats.max_concurrent, server.stats.max_in_window(1.0)
 
+API:
+
+- ``ServerConfig`` (dataclass) - latency, slots, queue, rpm, window, retry_after_ms,
+  fault_rate, faults, seed, api_key, models (name -> size in bytes, or a ``ModelSpec``
+  for ``/api/show``'s layers, KV heads and context), responder, timeout_seconds.
+- ``SimServer(config=None, *, host="127.0.0.1", port=0)`` - ``start()`` / ``stop()`` or
+  ``with``; ``url``; ``config`` (live); ``stats``; ``script(answers)`` queues content
+  strings and ``Fault``s that the next chat requests consume in order; ``scripted_left``.
+- ``Fault(kind, retry_after=None, headers={}, body=None)``.
+- ``SimRequest`` - protocol, path, model, messages, system, schema, options, headers
+  (lower-cased), body; ``text`` joins system and message contents.
+- ``ServerStats`` - total, connections, by_path, by_protocol, statuses (``count_429``,
+  ``count_503``), faults, auth_failures, in_flight / max_in_flight, processing /
+  max_concurrent (slots in use), queued / max_queued, accepted_times, requests
+  (``last_request``), ``max_in_window(seconds)``, ``snapshot()``, ``reset()``.
+
 Endpoints (``protocol`` in brackets):
 
 - [ollama] ``POST /api/chat`` (``stream`` must be present and false), ``GET /api/tags``,
@@ -49,6 +65,7 @@ import hashlib
 import json
 import math
 import random
+import selectors
 import socket
 import socketserver
 import threading
@@ -330,8 +347,8 @@ class SimServer:
         self._stopping.clear()
         self._httpd = _HTTPServer(self._address, self)
         self._serve_thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=self._accept_loop,
+            args=(self._httpd,),
             name=f"sim-llm-{self._httpd.server_address[1]}",
             daemon=True,
         )
@@ -346,7 +363,11 @@ class SimServer:
         self._stopping.set()
         with self._slot_cond:
             self._slot_cond.notify_all()
-        httpd.shutdown()
+        # a connection wakes the accept loop at once, which then sees _stopping
+        with contextlib.suppress(OSError), socket.create_connection(httpd.server_address[:2], 1):
+            pass
+        if self._serve_thread is not None:
+            self._serve_thread.join(timeout=5)
         httpd.server_close()
         with self._lock:
             connections = list(self._connections.items())
@@ -356,8 +377,21 @@ class SimServer:
                 sock.shutdown(socket.SHUT_RDWR)
         for _, thread in connections:
             thread.join(timeout=5)
-        if self._serve_thread is not None:
-            self._serve_thread.join(timeout=5)
+
+    def _accept_loop(self, httpd: _HTTPServer) -> None:
+        """serve_forever, minus its poll interval: stop() costs no wait."""
+        httpd.socket.setblocking(False)  # a client gone between select and accept
+        with selectors.DefaultSelector() as selector:
+            selector.register(httpd.socket, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                if not selector.select(timeout=1.0) or self._stopping.is_set():
+                    continue
+                try:
+                    request, address = httpd.get_request()
+                except OSError:
+                    continue
+                request.setblocking(True)
+                httpd.process_request(request, address)
 
     def __enter__(self) -> SimServer:
         return self.start()

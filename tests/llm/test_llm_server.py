@@ -222,11 +222,13 @@ def test_timeout_hangs_until_the_client_gives_up(
     assert chat(client, server).status_code == 200
 
 
-def test_hang_ends_after_timeout_seconds(sim_server: SimServerFactory) -> None:
+def test_hang_ends_after_timeout_seconds(
+    sim_server: SimServerFactory, client: httpx.Client
+) -> None:
     server = sim_server(timeout_seconds=0.05)
     server.script([Fault("timeout")])
-    with httpx.Client() as http, pytest.raises(httpx.RemoteProtocolError):
-        chat(http, server, timeout=2.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        chat(client, server, timeout=2.0)
 
 
 def test_stop_is_quick_with_hung_and_idle_connections(
@@ -351,11 +353,10 @@ def test_response_shapes(sim: SimServer, client: httpx.Client) -> None:
     assert sim.stats.last_request.system == "sys"
 
 
-def test_keep_alive_reuses_one_connection(sim: SimServer) -> None:
-    with httpx.Client() as http:
-        for _ in range(5):
-            response = chat(http, sim)
-            assert response.headers["connection"] == "keep-alive"
+def test_keep_alive_reuses_one_connection(sim: SimServer, client: httpx.Client) -> None:
+    for _ in range(5):
+        response = chat(client, sim)
+        assert response.headers["connection"] == "keep-alive"
     assert sim.stats.total == 5
     assert sim.stats.connections == 1
 
