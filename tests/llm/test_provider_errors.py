@@ -275,3 +275,26 @@ def test_unknown_cloud_model(
     error = fail(llm_provider(name, model="gpt-9", api_key=KEY), sim.url, make_prompt())
     assert (error.status, error.retryable) == (404, False)
     assert "model 'gpt-9' not found" in error.message and "ollama pull" not in error.message
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_every_random_fault_is_an_answer_or_a_provider_error(
+    sim_server: SimServerFactory,
+    llm_provider: ProviderFactory,
+    make_prompt: PromptFactory,
+    name: str,
+) -> None:
+    server = sim_server(fault_rate=0.6, seed=11, slots=8, latency=(0.0, 0.01))
+    provider = llm_provider(name, api_key=KEY)
+
+    def outcome(_: int) -> str:
+        try:
+            provider.call(server.url, make_prompt(), timeout=0.2)
+        except ProviderError as error:
+            return error.kind
+        return "answer"
+
+    with ThreadPoolExecutor(8) as pool:
+        kinds = set(pool.map(outcome, range(40)))
+    assert kinds <= {"answer", "http", "timeout", "connect", "malformed"}
+    assert "answer" in kinds and len(kinds) >= 4
