@@ -50,7 +50,10 @@ PROJECTS = [
     Project("packaging", "26.3", "tests", ("pytest", "hypothesis", "pretend", "tomli_w")),
     # pytest-cov registers the no_cover mark dateutil's tests use
     Project(
-        "python-dateutil", "4.0.0", "tests", ("pytest", "hypothesis", "freezegun", "pytest-cov")
+        "python-dateutil",
+        "4.0.0",
+        "tests",
+        ("pytest", "hypothesis", "freezegun", "pytest-cov", "attrs"),
     ),
 ]
 

@@ -7,6 +7,8 @@ server gives the same answer) and never an API key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from codemodkit.cache import AnswerCache, CachedAnswer, CacheError, cache_key
 
 from .base import Completion, Prompt
@@ -16,15 +18,21 @@ __all__ = ["CachedStore", "prompt_key"]
 
 
 def prompt_key(client: ModelClient, prompt: Prompt) -> str:
-    params = getattr(client.provider, "cache_params", None)
+    """The key of exactly what would be sent: the provider's request body (model,
+    messages, options such as temperature and ``num_ctx``, the schema) - which never
+    holds the key (that travels in a header) or the endpoint."""
+    build = getattr(client.provider, "request_body", None)
+    body: dict[str, Any] = dict(build(prompt)) if callable(build) else {}
+    messages = body.pop("messages", None) or [
+        {"role": "system", "content": prompt.system},
+        {"role": "user", "content": prompt.user},
+    ]
+    body.pop("model", None)
     return cache_key(
         provider=client.name,
         model=client.model,
-        messages=[
-            {"role": "system", "content": prompt.system},
-            {"role": "user", "content": prompt.user},
-        ],
-        params=params() if callable(params) else {},
+        messages=messages,
+        params=body,
         schema=prompt.schema,
         template_version=prompt.template_version,
     )
