@@ -16,6 +16,7 @@ an answer could vanish without anyone noticing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -213,13 +214,23 @@ class AnswerCache:
     ``get`` never raises: an unreadable entry or a busy database is a miss. ``put``
     retries a busy database a few times and then raises ``CacheError``, which the
     caller may report and ignore.
+
+    One object serves every thread; diskcache gives each thread its own SQLite
+    connection, which ``close`` closes for the calling thread only. A worker thread
+    should call ``close`` when it is done (Python 3.13 warns about connections left
+    to the garbage collector).
     """
 
     def __init__(self, directory: Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.directory = Path(directory)
+        # Built in two steps so that a failed open can still be closed: diskcache's
+        # __init__ leaves its SQLite connection open when it raises.
+        self._cache = diskcache.Cache.__new__(diskcache.Cache)
         try:
-            self._cache = diskcache.Cache(str(self.directory), timeout=timeout, disk=_TextOnlyDisk)
+            self._cache.__init__(str(self.directory), timeout=timeout, disk=_TextOnlyDisk)
         except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+            with contextlib.suppress(Exception):
+                self._cache.close()
             raise CacheError(f"cannot open cache at {self.directory}: {_one_line(exc)}") from None
         self._lock = threading.Lock()
         self._hits = 0

@@ -500,7 +500,8 @@ def _until(value: str | None, now: float) -> float | None:
         return None
     text = value.strip()
     text = re.sub(r"[Zz]$", "+00:00", text)
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python reads microseconds, not nanos
+    # Python reads exactly microseconds (3.10: exactly 3 or 6 digits), not nanoseconds
+    text = re.sub(r"\.([0-9]+)", lambda m: "." + m.group(1)[:6].ljust(6, "0"), text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -329,6 +329,8 @@ def test_a_busy_database_is_retried_until_it_frees(tmp_path: Path) -> None:
             cache.put("k", answer())
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            cache.close()  # this thread's connection
 
     writer = threading.Thread(target=put)
     writer.start()
@@ -365,6 +367,7 @@ def test_many_threads_share_one_cache(tmp_path: Path) -> None:
                 cache.put(f"{worker}-{n}", entry)
                 if cache.get(f"{worker}-{n}") != entry:
                     failures.append(f"{worker}-{n}")
+            cache.close()  # this thread's connection
 
         pool = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
         for thread in pool:
