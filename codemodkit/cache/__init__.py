@@ -1,6 +1,25 @@
 """Disk cache of model answers (diskcache), keyed by provider, model, messages,
-parameters and prompt-template version.
-
-Only the built-in template provider exists so far and its answers are computed, not
-fetched, so nothing is cached yet; the cache arrives with the model providers.
+parameters, schema and prompt-template version; see ``store``.
 """
+
+from .store import (
+    AnswerCache,
+    CachedAnswer,
+    CacheError,
+    CacheStats,
+    cache_key,
+    cache_stats,
+    clear_cache,
+    default_cache_dir,
+)
+
+__all__ = [
+    "AnswerCache",
+    "CacheError",
+    "CacheStats",
+    "CachedAnswer",
+    "cache_key",
+    "cache_stats",
+    "clear_cache",
+    "default_cache_dir",
+]

@@ -6,6 +6,7 @@ import click
 
 from codemodkit import __version__
 
+from .cache import cache
 from .telemetry import telemetry
 
 __all__ = ["main"]
@@ -16,6 +17,7 @@ Examples:
   codemod telemetry ./project               instrument the project in place
   codemod telemetry --check src/            exit 1 if anything would change
   codemod telemetry --remove ./project      take the instrumentation out again
+  codemod cache stats                       where the answer cache is and its size
 
 Exit status: 0 success, 1 changes pending (--check) or a file failed,
 2 usage or internal error.
@@ -32,3 +34,4 @@ def main() -> None:
 
 
 main.add_command(telemetry)
+main.add_command(cache)
