@@ -390,8 +390,7 @@ def _finish_staged(
         else:
             texts[request.id] = request.fallback
             fallbacks += completion is not None and completion.provider != "template"
-        if options.records:
-            records.append(_record(request, completion, accepted))
+        records.append(_record(request, completion, accepted))
     try:
         outcome = codemod.finish(prepared, texts)
         result = _result(candidate, prepared.source, outcome, options, started)

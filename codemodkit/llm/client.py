@@ -59,6 +59,8 @@ class ModelClient:
         max_retries: int = 4,
         on_headers: Callable[[Mapping[str, str]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
+        prepare: Callable[[ModelClient], None] | None = None,
+        max_workers: int | None = None,
     ) -> None:
         self.provider = provider
         self.endpoints = endpoints
@@ -69,6 +71,12 @@ class ModelClient:
         self.on_headers = on_headers
         self.cancel = threading.Event()
         self._sleep = sleep
+        #: run once before the first request (capacity detection that needs HTTP, so
+        #: that a run served entirely from the cache makes no request at all)
+        self._prepare = prepare
+        self._prepare_lock = threading.Lock()
+        #: threads worth giving this model (its capacity may only be known later)
+        self.max_workers = max_workers or endpoints.capacity
 
     @property
     def name(self) -> str:
@@ -80,6 +88,13 @@ class ModelClient:
 
     def call(self, prompt: Prompt) -> CallResult:
         """The answer, after retries; raises the last ``ProviderError`` or ``Cancelled``."""
+        if self._prepare is not None:
+            with self._prepare_lock:  # the others wait for the decision
+                if self._prepare is not None:
+                    try:
+                        self._prepare(self)
+                    finally:
+                        self._prepare = None
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,

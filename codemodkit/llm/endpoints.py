@@ -59,6 +59,13 @@ class EndpointPool:
     def capacity(self) -> int:
         return sum(e.capacity for e in self.endpoints)
 
+    def set_capacity(self, capacity: int) -> None:
+        """Requests in flight per endpoint (capacity detection may decide late)."""
+        with self._changed:
+            for endpoint in self.endpoints:
+                endpoint.capacity = max(1, capacity)
+            self._changed.notify_all()
+
     def acquire(self, cancel: threading.Event | None = None) -> Endpoint:
         """Block until a healthy endpoint has a free slot; take the least loaded one."""
         with self._changed:

@@ -101,8 +101,7 @@ class LLMManager:
         self.max_attempts = max(1, max_attempts)
         self.cloud_fallback = cloud_fallback
         capacity = sum(
-            t.client.endpoints.capacity + (t.fallback.endpoints.capacity if t.fallback else 0)
-            for t in self.tiers
+            t.client.max_workers + (t.fallback.max_workers if t.fallback else 0) for t in self.tiers
         )
         self.workers = max(1, min(MAX_WORKERS, workers or capacity or 1))
         self.cancelled = threading.Event()

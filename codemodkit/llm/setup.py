@@ -104,32 +104,26 @@ def _api_key(spec: ModelSpec, flags: ModelFlags, start: Path) -> str | None:
     return resolve_api_key(spec.provider, flag, dotenv_dir=start)
 
 
-def _decide(
-    spec: ModelSpec, endpoints: tuple[str, ...], flags: ModelFlags, key: str | None
+#: threads set aside per Ollama endpoint before its capacity is known
+OLLAMA_MAX_WORKERS = 32
+
+
+def _ollama_decision(
+    spec: ModelSpec, endpoint: str, flags: ModelFlags, key: str | None
 ) -> Decision:
-    user_max = flags.max_parallel or spec.max_parallel
-    if flags.no_parallel:
-        return Decision(1, "--no-parallel: one request at a time")
     assert spec.model is not None
-    if spec.provider == "ollama":
-        headers: Mapping[str, str] = {"authorization": f"Bearer {key}"} if key else {}
-        size = fetch_ollama_tags(endpoints[0], spec.model, headers=headers)
-        shape = fetch_ollama_show(endpoints[0], spec.model, headers=headers)
-        gpu = detect_vram()
-        return ollama_parallelism(
-            gpu.total_bytes if gpu else None,
-            size,
-            shape,
-            spec.num_ctx,
-            flags.server_slots or spec.server_slots,
-            user_max,
-        )
-    decision = cloud_defaults(spec.provider, spec.model)
-    if user_max is not None and user_max != decision.parallel:
-        return Decision(
-            user_max, f"{decision.reason}; --max-parallel {user_max}", rpm=decision.rpm
-        )
-    return decision
+    headers: Mapping[str, str] = {"authorization": f"Bearer {key}"} if key else {}
+    size = fetch_ollama_tags(endpoint, spec.model, headers=headers)
+    shape = fetch_ollama_show(endpoint, spec.model, headers=headers)
+    gpu = detect_vram()
+    return ollama_parallelism(
+        gpu.total_bytes if gpu else None,
+        size,
+        shape,
+        spec.num_ctx,
+        flags.server_slots or spec.server_slots,
+        flags.max_parallel or spec.max_parallel,
+    )
 
 
 def _client(
@@ -142,18 +136,44 @@ def _client(
     if spec.provider == "ollama":
         options["num_ctx"] = spec.num_ctx
     provider = make_provider(spec.provider, spec.model, key, **options)
-    decision = _decide(spec, endpoints, flags, key)
-    rpm = flags.rpm or spec.rpm or decision.rpm
+    user_max = flags.max_parallel or spec.max_parallel
+    rpm = flags.rpm or spec.rpm
     tpm = flags.tpm or spec.tpm
+    name = f"tier {level}: {spec.provider} {spec.model} on {len(endpoints)} endpoint(s)"
+
+    def describe(per_endpoint: int, limit: int | None, reason: str) -> None:
+        pace = f"{limit} requests/min" if limit else "no rate limit"
+        say(f"{name}, {per_endpoint} in parallel each, {pace}: {reason}")
+
+    prepare = None
+    if flags.no_parallel:
+        per_endpoint, max_workers = 1, len(endpoints)
+        describe(1, rpm, "--no-parallel: one request at a time")
+    elif spec.provider == "ollama" and user_max:
+        per_endpoint, max_workers = user_max, user_max * len(endpoints)
+        describe(user_max, rpm, f"--max-parallel {user_max} (stated, so not detected)")
+    elif spec.provider == "ollama":
+        # Asking the server about the model is deferred to the first real request, so
+        # a run answered entirely from the cache makes no HTTP request at all.
+        per_endpoint = 1
+        bound = flags.server_slots or spec.server_slots or OLLAMA_MAX_WORKERS
+        max_workers = bound * len(endpoints)
+
+        def prepare(client: ModelClient) -> None:
+            decision = _ollama_decision(spec, endpoints[0], flags, key)
+            client.endpoints.set_capacity(decision.parallel)
+            describe(decision.parallel, rpm, decision.reason)
+
+    else:
+        decision = cloud_defaults(spec.provider, spec.model)
+        rpm = rpm or decision.rpm
+        total = user_max or decision.parallel
+        reason = decision.reason + (f"; --max-parallel {user_max}" if user_max else "")
+        # a cloud limit is account-wide: share it among the endpoints
+        per_endpoint = max(1, -(-total // len(endpoints)))
+        max_workers = per_endpoint * len(endpoints)
+        describe(per_endpoint, rpm, reason)
     limits = RateLimits(rpm, tpm, window=flags.rate_window)
-    per_endpoint = decision.parallel
-    if spec.provider != "ollama" and len(endpoints) > 1:
-        per_endpoint = max(1, -(-decision.parallel // len(endpoints)))  # an account-wide cap
-    say(
-        f"tier {level}: {spec.provider} {spec.model} on {len(endpoints)} endpoint(s), "
-        f"{per_endpoint} in parallel each, "
-        f"{f'{rpm} requests/min' if rpm else 'no rate limit'}: {decision.reason}"
-    )
 
     def on_headers(headers: Mapping[str, str]) -> None:
         info = parse_rate_limit_headers(headers)
@@ -168,6 +188,8 @@ def _client(
         stats,
         timeout=flags.timeout or spec.timeout or 120.0,
         on_headers=on_headers,
+        prepare=prepare,
+        max_workers=max_workers,
     )
 
 
@@ -206,4 +228,3 @@ def build_manager(
         max_attempts=flags.max_attempts or config.max_attempts,
         cloud_fallback=flags.cloud_fallback or config.cloud_fallback,
     )
-

@@ -7,6 +7,7 @@ server gives the same answer) and never an API key.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from codemodkit.cache import AnswerCache, CachedAnswer, CacheError, cache_key
@@ -49,9 +50,7 @@ class CachedStore:
             return None  # an unreadable cache costs a request, not the run
         return found.text if found is not None else None
 
-    def store(
-        self, client: ModelClient, prompt: Prompt, text: str, completion: Completion
-    ) -> None:
+    def store(self, client: ModelClient, prompt: Prompt, text: str, completion: Completion) -> None:
         answer = CachedAnswer(
             text=text,
             tokens_in=completion.tokens_in,
@@ -59,10 +58,9 @@ class CachedStore:
             model=client.model,
             provider=client.name,
         )
-        try:
+        # A failed write loses nothing but the next run's saving.
+        with contextlib.suppress(CacheError):
             self.cache.put(prompt_key(client, prompt), answer)
-        except CacheError:
-            pass  # the answer is still used; only the next run pays for it again
 
     def close(self) -> None:
         self.cache.close()

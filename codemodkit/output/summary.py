@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from codemodkit.discovery import Problem
@@ -28,6 +27,8 @@ class Summary:
     #: model traffic: calls, cache hits, retries, tokens (None: template only)
     models: dict[str, int] | None = None
     accepted: int = 0
+    #: why model answers could not be used, other than a judge's rejection
+    model_errors: Counter[str] = field(default_factory=Counter)
     #: (kind, "path: reason") lines, in the order they happened
     lines: list[tuple[str, str]] = field(default_factory=list)
 
@@ -49,7 +50,12 @@ class Summary:
         self.statuses[result.status] += 1
         self.requests += result.requests
         self.fallbacks += result.fallbacks
-        self.accepted += sum(c.strategy == "model" for c in result.changes)
+        for change in result.changes:
+            if change.strategy == "model":
+                self.accepted += 1
+            elif change.provider != "template" and not change.validation.startswith("rejected"):
+                where = f"{change.provider} {change.model} at {change.endpoint or 'no endpoint'}"
+                self.model_errors[f"{where}: {change.validation}"] += 1
         if result.status in ("changed", "unchanged"):
             self.constructs.update(result.counts)
         if result.status == "failed":
@@ -73,6 +79,8 @@ class Summary:
 
     def print(self, console: Console, seconds: float, verb: str, constructs_label: str) -> None:
         style = {"failed": "red", "skipped": "yellow", "warning": "yellow"}
+        for error, count in self.model_errors.most_common():
+            self.lines.append(("warning", f"{count} request(s) fell back to the template: {error}"))
         for kind, line in self.lines:
             console.print(
                 Text.assemble((kind, style[kind]), ": ", line), highlight=False, soft_wrap=True
@@ -129,25 +137,18 @@ def _reason_key(reason: str) -> str:
 
 
 def print_stats(console: Console, stats: Stats) -> None:
-    """Per model and endpoint: requests, outcomes, retries, cache hits, tokens, latency."""
-    table = Table(title="model calls", title_justify="left")
-    for column in ("model", "endpoint", "requests", "ok", "failed", "retries", "cached"):
-        table.add_column(column, justify="right" if column not in ("model", "endpoint") else "left")
-    for column in ("tokens in", "tokens out", "p50 ms", "p95 ms"):
-        table.add_column(column, justify="right")
+    """One line per model and endpoint (``-v``): requests, outcomes, retries, cache
+    hits, tokens, latency percentiles."""
     for row in stats.rows():
-        p50, p95 = row.percentile(0.5), row.percentile(0.95)
-        table.add_row(
-            f"{row.provider} {row.model}",
-            row.endpoint,
-            str(row.requests),
-            str(row.successes),
-            str(row.failures),
-            str(row.retries),
-            str(row.cache_hits),
-            str(row.tokens_in),
-            str(row.tokens_out),
-            "-" if p50 is None else f"{p50:.0f}",
-            "-" if p95 is None else f"{p95:.0f}",
-        )
-    console.print(table)
+        if row.endpoint == "cache":
+            line = f"  {row.provider} {row.model} cache: {row.cache_hits} hits"
+        else:
+            p50, p95 = row.percentile(0.5), row.percentile(0.95)
+            latency = "" if p50 is None or p95 is None else f", p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+            line = (
+                f"  {row.provider} {row.model} at {row.endpoint}: {row.requests} requests "
+                f"({row.successes} ok, {row.failures} failed, {row.retries} retries, "
+                f"{row.rate_limited} rate-limited), tokens {row.tokens_in} in / "
+                f"{row.tokens_out} out{latency}"
+            )
+        console.print(line, highlight=False, markup=False, soft_wrap=True)

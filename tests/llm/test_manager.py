@@ -253,9 +253,7 @@ def test_cancel_stops_waiting_requests_and_keeps_finished_answers(
 ) -> None:
     server = sim_server(latency=0.1, slots=1, responder=echo)
     with AnswerCache(tmp_path / "cache") as cache:
-        manager = LLMManager(
-            [Tier(1, make_client([server.url], cap=1))], store=CachedStore(cache)
-        )
+        manager = LLMManager([Tier(1, make_client([server.url], cap=1))], store=CachedStore(cache))
         threading.Timer(0.35, manager.cancel).start()
         started = time.monotonic()
         results = manager.complete_all(prompts(40))

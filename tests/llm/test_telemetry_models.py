@@ -177,8 +177,13 @@ def test_the_models_choices_are_instrumented_and_behaviour_is_unchanged(
     subprocess.run([sys.executable, "-c", CHECK], cwd=project, env=env, check=True)
     lines = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert {"shop.call"} <= {line.get("event") for line in lines}
-    customer = [x for x in lines if x["type"] == "variable" and x["name"] == "self.customer"]
-    assert customer and customer[0]["samples"] == ["'ann'"]
+    customer = {
+        x["function"]: x["samples"]
+        for x in lines
+        if x["type"] == "variable" and x["name"] == "self.customer"
+    }
+    assert customer["shop.orders.Order.amount"] == ["'ann'"]
+    assert customer["shop.orders.Order.__init__"] == ["<unset>"]  # read before it is set
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
@@ -245,9 +250,12 @@ def test_editing_one_function_re_asks_only_for_that_function(
     server = sim_server(responder=good_answer)
     assert telemetry(server).returncode == 0
     pricing = project / "shop" / "pricing.py"
-    # edit one function's body, above the others (their lines shift)
-    text = pricing.read_text().replace(
-        "    return discounted\n", "    discounted = max(discounted, 0)\n    return discounted\n"
+    # edit the instrumented file in one function, above the others (their lines shift)
+    text = pricing.read_text()
+    assert "\n        return discounted\n" in text  # inside the added try:
+    text = text.replace(
+        "\n        return discounted\n",
+        "\n        discounted = max(discounted, 0)\n        return discounted\n",
     )
     pricing.write_text(text)
     server.stats.reset()
@@ -268,7 +276,9 @@ def test_api_keys_never_appear_in_output_cache_or_report(
     ok = run_codemod(*common, "--endpoint", good.url, str(project), env={"OPENAI_API_KEY": secret})
     assert ok.returncode == 0, ok.stderr
     # the server echoes a rejected key back in its 401 body; we must not repeat it
-    bad = run_codemod(*common, "--endpoint", good.url, "--api-key", wrong, "--no-cache", str(project))
+    bad = run_codemod(
+        *common, "--endpoint", good.url, "--api-key", wrong, "--no-cache", str(project)
+    )
     assert "rejected" in bad.stderr.lower() or "401" in bad.stderr
     for text in (ok.stdout, ok.stderr, bad.stdout, bad.stderr, report.read_text()):
         assert secret not in text and wrong not in text
@@ -287,8 +297,7 @@ def test_verbose_explains_the_parallelism_it_chose(
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stderr.splitlines() if x.startswith("tier 1: ollama sim-model"))
     assert "in parallel" in line
-    assert "model calls" in done.stderr  # the per-endpoint table
-    assert server.url in done.stderr
+    assert f"ollama sim-model at {server.url}: " in done.stderr  # per-endpoint stats
 
 
 def test_ctrl_c_while_models_answer_leaves_files_untouched_and_keeps_answers(
@@ -301,7 +310,7 @@ def test_ctrl_c_while_models_answer_leaves_files_untouched_and_keeps_answers(
     command += ["--cache-dir", str(cache), str(project)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while server.stats.total < 3 and time.monotonic() < deadline:
+    while server.stats.by_path["/api/chat"] < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)

@@ -152,6 +152,8 @@ _SETS = {id(set): "set", id(frozenset): "frozenset"}
 
 def _render(value: Any, depth: int) -> str:
     kind = type(value)
+    if kind is _Unrecorded:
+        return "<" + str(value.label) + ">"
     key = id(kind)
     if key in _SCALARS:
         if kind is int and (value > 10**30 or value < -(10**30)):
@@ -192,8 +194,8 @@ def _render(value: Any, depth: int) -> str:
 
 
 def _type_name(kind: Any) -> str:
-    if kind is _Computed:  # see attr()
-        return "computed"
+    if kind is _Unrecorded:  # see attr()
+        return "unrecorded"
     try:
         module = kind.__module__
         name = kind.__qualname__
@@ -317,22 +319,24 @@ def _var_json(site: str, value: Any) -> None:
         pass
 
 
-class _Computed:
-    """What ``attr`` records for an attribute it will not compute."""
+class _Unrecorded:
+    """What ``attr`` records for an attribute it will not or cannot read."""
 
-    __slots__ = ()
+    __slots__ = ("label",)
 
-    def __repr__(self) -> str:
-        return "<computed>"
+    def __init__(self, label: str) -> None:
+        self.label = label
 
 
-_COMPUTED = _Computed()
+_COMPUTED = _Unrecorded("computed")  # a property, descriptor or __getattr__
+_UNSET = _Unrecorded("unset")  # not there (yet): e.g. read at the start of __init__
 
 
 def attr(obj: Any, path: str) -> Any:
     """``obj.a.b`` for plain data only: read from instance ``__dict__`` or a slot,
     never through a property, descriptor or ``__getattr__`` (which could run user
-    code with side effects). Anything else is recorded as ``<computed>``."""
+    code with side effects). Those are recorded as ``<computed>``, a missing
+    attribute as ``<unset>``."""
     try:
         for name in path.split("."):
             try:
@@ -342,14 +346,19 @@ def attr(obj: Any, path: str) -> Any:
             if type(namespace) is dict and name in namespace:
                 obj = namespace[name]
                 continue
-            slot = None  # type: Any
+            slot = _UNSET  # type: Any
             for klass in type(obj).__mro__:
                 if name in klass.__dict__:
                     slot = klass.__dict__[name]
                     break
+            if slot is _UNSET:
+                return _COMPUTED if hasattr(type(obj), "__getattr__") else _UNSET
             if type(slot).__name__ != "member_descriptor":
                 return _COMPUTED
-            obj = slot.__get__(obj, type(obj))
+            try:
+                obj = slot.__get__(obj, type(obj))
+            except AttributeError:  # an empty slot
+                return _UNSET
         return obj
     except Exception:
         return _COMPUTED
