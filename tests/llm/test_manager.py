@@ -262,3 +262,31 @@ def test_cancel_stops_waiting_requests_and_keeps_finished_answers(
         assert 1 <= len(finished) < 40
         assert all(r.error == "cancelled" for r in results if not r.ok)
         assert cache.stats().entries == len(finished)
+
+
+def test_live_rate_limit_headers_lower_the_pace(
+    sim_server: Callable[..., SimServer], llm_provider: Callable[..., Any]
+) -> None:
+    from codemodkit.llm.capacity import parse_rate_limit_headers, suggested_rpm
+
+    # The server allows 600 a minute and says so in x-ratelimit-* headers; we started
+    # out believing 3500.
+    server = sim_server(rpm=600, models={"gpt-4o-mini": 1})
+    limits = RateLimits(3500)
+
+    def on_headers(headers: Any) -> None:
+        info = parse_rate_limit_headers(headers)
+        lower = suggested_rpm(info, limits.rpm) if info else None
+        if lower:
+            limits.lower_rpm(lower)
+
+    client = ModelClient(
+        llm_provider("openai", "gpt-4o-mini"),
+        EndpointPool([server.url], 2),
+        limits,
+        Stats(),
+        on_headers=on_headers,
+    )
+    (result,) = LLMManager([Tier(1, client)]).complete_all(prompts(1))
+    assert result.ok
+    assert limits.rpm is not None and limits.rpm < 600  # headroom under the stated limit
