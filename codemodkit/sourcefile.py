@@ -13,9 +13,12 @@ import contextlib
 import io
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +88,39 @@ def read_source(path: Path, language: str, max_size: int = DEFAULT_MAX_FILE_SIZE
     return decode_source(data, language)
 
 
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done, so it can never land between creating
+    the temporary file and renaming or removing it (the main thread only; signals are
+    delivered there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` via a temporary file in the same folder.
 
     The file mode of an existing file is kept; a reader sees either the old or the
-    new content, never a half-written file.
+    new content, never a half-written file, and Ctrl-C waits for the rename.
     """
+    with _ctrl_c_deferred():
+        _atomic_write(path, data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     try:
         mode: int | None = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
