@@ -161,3 +161,21 @@ def run_tsc(
         timeout=timeout,
         check=False,
     )
+
+
+def run_tsc_build(
+    project_dirs: Sequence[Path], tools: NodeTools | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``tsc -b`` over several projects in one process: much cheaper than one ``tsc``
+    each. Diagnostics name their files, so a failure still says which project."""
+    tools = tools or ensure_node_tools()
+    command = [str(tools.node), str(tools.tsc), "-b", *map(str, project_dirs), "--pretty", "false"]
+    return subprocess.run(
+        command,
+        cwd=project_dirs[0].parent if project_dirs else None,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

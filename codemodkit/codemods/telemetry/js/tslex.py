@@ -59,6 +59,8 @@ def _scan(source: str) -> list[Token]:
                 if source[index] == "\n":
                     raise TypeSyntaxError(f"unterminated string at {start}")
                 index += 2 if source[index] == "\\" else 1
+            if index >= size:
+                raise TypeSyntaxError(f"unterminated string at {start}")
             index += 1
             kind = "string"
         elif char == "`":

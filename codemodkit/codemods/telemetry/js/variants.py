@@ -51,7 +51,7 @@ class _Editor:
         self.drop(first, end)
         tokens, sig = self.lexed.tokens, self.lexed.sig
         index = sig[first] - 1  # attached comments: no blank line between them
-        while index >= 1 and self._is_space(index, 1) and tokens[index - 1].kind == "comment":
+        while index > 1 and self._is_space(index, 1) and tokens[index - 1].kind == "comment":
             self.replaced[index] = self.replaced[index - 1] = ""
             index -= 2
         after = sig[end - 1] + 1
@@ -240,7 +240,7 @@ def _leading_comments(lexed: Lexed, p: int) -> str:
     index = lexed.sig[p] - 1
     found: list[str] = []
     while index >= 1 and tokens[index].kind == "ws" and tokens[index].text.count("\n") <= 1:
-        if tokens[index - 1].kind != "comment":
+        if tokens[index - 1].kind != "comment" or index - 1 == 0:  # not the marker line
             break
         found.insert(0, tokens[index - 1].text + "\n")
         index -= 2

@@ -119,7 +119,7 @@ interface Info {
   readonly path: string;
   readonly line: number;
   readonly qualname: string;
-  readonly variable: string;
+  readonly variable: string | undefined; // undefined: a variable site that did not parse
   readonly event: string;
 }
 
@@ -242,11 +242,12 @@ function useBuiltins(fsModule: unknown, path: unknown, util: unknown): void {
 }
 
 function loadBuiltins(): void {
-  if (!on) {
-    return;
+  if (proc === undefined) {
+    return; // not Node: attr() gives up on objects (no way to tell a Proxy)
   }
-  useBuiltins(builtin("fs"), builtin("path"), builtin("util"));
-  if (fs !== undefined) {
+  // util even when off: attr() needs util.types.isProxy
+  useBuiltins(on ? builtin("fs") : undefined, on ? builtin("path") : undefined, builtin("util"));
+  if (!on || fs !== undefined) {
     return;
   }
   // An ES module on a Node without process.getBuiltinModule: only import() can load
@@ -408,11 +409,11 @@ function info(site: string, variable: boolean): Info {
       path: parts[0] as string,
       line: parseInt(parts[1] as string, 10),
       qualname: parts[2] as string,
-      variable: variable ? parts[3] as string : "",
+      variable: variable ? parts[3] as string : undefined,
       event: event,
     };
   } else {
-    parsed = { path: key, line: 0, qualname: key, variable: "", event: event };
+    parsed = { path: key, line: 0, qualname: key, variable: undefined, event: event };
   }
   cache[site] = parsed;
   return parsed;
@@ -519,9 +520,15 @@ function renderBigint(value: bigint): string {
   if (approximate <= 1e30 && approximate >= -1e30) {
     return String(value) + "n";
   }
-  const magnitude = approximate < 0 ? -approximate : approximate;
-  const bits =
-    magnitude === Infinity ? "more than 1024" : String(Math.floor(Math.log(magnitude) / Math.LN2) + 1);
+  let magnitude = approximate < 0 ? -approximate : approximate;
+  if (magnitude === Infinity) {
+    return "<bigint of more than 1024 bits>";
+  }
+  let bits = 0;
+  while (magnitude >= 1) {
+    magnitude /= 2; // exact in binary floating point
+    bits++;
+  }
   return "<bigint of " + bits + " bits>";
 }
 
@@ -737,11 +744,10 @@ function isRealProvider(provider: object): boolean {
   if (typeof proxy.getDelegate !== "function") {
     return true; // registered directly, not through the API's proxy
   }
+  // The delegate field when it is there (getDelegate() would hand back the no-op
+  // provider in place of a missing one); a renamed field: the no-op's class name.
   const own = getOwn(provider, "_delegate");
-  if (own !== undefined) {
-    return isDataDescriptor(own) && own.value !== undefined && own.value !== null;
-  }
-  const delegate = proxy.getDelegate();
+  const delegate = own !== undefined ? dataValue(provider, "_delegate") : proxy.getDelegate();
   return (
     delegate !== null &&
     typeof delegate === "object" &&
@@ -824,9 +830,13 @@ function exceptionFor(error: unknown): unknown {
   if (error !== null && typeof error === "object" && isInspectable(error)) {
     const message = readData(error, "message");
     exception.message = typeof message === "string" ? message : "";
-    const stack = readData(error, "stack");
-    if (typeof stack === "string") {
-      exception.stack = stack;
+    // V8 formats `stack` on first read, reading `name` and `message` through any
+    // getter: only read it when both are plain data.
+    if (message !== COMPUTED && readData(error, "name") !== COMPUTED) {
+      const stack = readData(error, "stack");
+      if (typeof stack === "string") {
+        exception.stack = stack;
+      }
     }
   } else {
     exception.message = safeRender(error);
@@ -948,7 +958,7 @@ export function value(site: string, val: unknown): void {
   try {
     if (otel !== undefined) {
       const attributes: Attributes = {
-        "codemod.variable.name": info(site, true).variable,
+        "codemod.variable.name": info(site, true).variable || "",
         "codemod.variable.type": typeName(val),
       };
       if (recordValues) {
@@ -1066,7 +1076,7 @@ function drain(): string {
       const fields = [
         field("type", '"variable"'),
         field("function", quote(parsed.qualname)),
-        field("name", quote(parsed.variable)),
+        field("name", parsed.variable === undefined ? "null" : quote(parsed.variable)),
         field("file", quote(parsed.path)),
         field("line", String(parsed.line)),
         field("sampled", String(fresh)),
