@@ -206,18 +206,24 @@ function builtin(name: string): unknown {
   return undefined;
 }
 
-function envFlag(name: string, fallback: boolean): boolean {
+function readEnv(name: string): string | undefined {
   try {
     const env = proc !== undefined ? proc.env : undefined;
     const value = env !== undefined ? env[name] : undefined;
-    if (typeof value !== "string") {
-      return fallback;
-    }
-    const text = value.trim().toLowerCase();
-    return !(text === "0" || text === "false" || text === "no" || text === "off" || text === "");
+    return typeof value === "string" ? value : undefined;
   } catch {
+    return undefined;
+  }
+}
+
+/** As the Python helper reads it: unset is `fallback`; "", 0, false, no, off are off. */
+function envFlag(name: string, fallback: boolean): boolean {
+  const value = readEnv(name);
+  if (value === undefined) {
     return fallback;
   }
+  const text = value.trim().toLowerCase();
+  return !(text === "0" || text === "false" || text === "no" || text === "off" || text === "");
 }
 
 /** Instrumented code skips every call when this is false. */
@@ -285,16 +291,6 @@ function resolvePath(path: string): string {
     // the working directory is gone: keep the path relative
   }
   return path;
-}
-
-function readEnv(name: string): string {
-  try {
-    const env = proc !== undefined ? proc.env : undefined;
-    const value = env !== undefined ? env[name] : undefined;
-    return typeof value === "string" ? value : "";
-  } catch {
-    return "";
-  }
 }
 
 const telemetryPath: string = resolvePath(readEnv("CODEMOD_TELEMETRY_FILE") || "telemetry.jsonl");
