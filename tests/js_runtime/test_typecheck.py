@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ class Project:
     user: str
     options: Mapping[str, Any]
     node_modules: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)  # more files in src/
 
 
 def _options(**options: Any) -> dict[str, Any]:
@@ -93,6 +94,13 @@ ESM_STRICT = _options(
     isolatedDeclarations=True,
     erasableSyntaxOnly=True,
 )
+# .mts/.cts files: the helper as _telemetry_utils.mts and .cts, imported as .mjs/.cjs
+EXTENSIONS = {
+    "_telemetry_utils.mts": helper_source("ts").decode(),
+    "_telemetry_utils.cts": helper_source("ts").decode(),
+    "user.mts": ESM_USER.replace("_telemetry_utils.js", "_telemetry_utils.mjs"),
+    "user.cts": ESM_USER.replace("_telemetry_utils.js", "_telemetry_utils.cjs"),
+}
 PROJECTS = (
     # tsc's defaults for module commonjs: target ES5, lib ES5
     Project("es5-commonjs", None, ("ts",), ESM_USER, _options(module="commonjs")),
@@ -103,6 +111,14 @@ PROJECTS = (
         ("cjs", "dts"),
         REQUIRE_USER,
         _options(module="nodenext", verbatimModuleSyntax=True, isolatedDeclarations=True),
+    ),
+    Project(
+        "mts-cts",
+        None,
+        ("ts",),
+        ESM_USER,
+        _options(module="nodenext", isolatedDeclarations=True),
+        extra=EXTENSIONS,
     ),
     Project(
         "types-node-esm",
@@ -145,6 +161,8 @@ def _layout(project: Project, folder: Path, tools: NodeTools) -> None:
         suffix = {"ts": ".ts", "ts-cjs": ".ts", "dts": ".d.ts"}.get(flavor, ".js")
         (source / f"_telemetry_utils{suffix}").write_bytes(helper_source(flavor))
     (source / "user.ts").write_text(project.user, encoding="utf-8")
+    for name, text in project.extra.items():
+        (source / name).write_text(text, encoding="utf-8")
     write_tsconfig(folder, project.options, ["src"])
     if project.node_modules:
         link_node_modules(folder, tools)
@@ -193,3 +211,12 @@ def test_es5_output_runs(compiled: tuple[Path, str]) -> None:
     assert lines[("variable", "total")]["samples"] == ["5"]
     assert lines[("variable", "a")]["samples"] == ["<unset>"]
     assert lines[("loop", None)]["iterations"] == 5
+
+
+@pytest.mark.parametrize("main", ["user.mjs", "user.cjs"])
+def test_mts_and_cts_output_runs(compiled: tuple[Path, str], main: str) -> None:
+    folder = compiled[0] / "mts-cts"
+    telemetry = folder / f"{main}.jsonl"
+    result = run_node(folder / "dist" / main, folder, {"CODEMOD_TELEMETRY_FILE": str(telemetry)})
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert [line["calls"] for line in read_lines(telemetry) if line["type"] == "function"] == [1]
