@@ -440,7 +440,7 @@ class _Collector:
             index += 1
         rest = inner[index:]
         if not any(c.type != "comment" for c in rest):
-            return "empty body", None
+            return ("nothing after super()" if frame.before_super else "empty body"), None
         conflict = self.hoisting_conflict(body, params)
         if conflict:
             return conflict, None
