@@ -285,8 +285,11 @@ def _statement(suffix: str, text: str, module: str | None) -> str:
             suffix not in (".cjs", ".cts") and (uses_esm or suffix == ".ts")
         )
         module = "esm" if esm else "cjs"
-    typescript = suffix in (".ts", ".tsx", ".mts")
-    kind: Literal["import", "require"] = "import" if module == "esm" or typescript else "require"
+    kind: Literal["import", "require", "import-require"] = "require"
+    if suffix == ".cts":
+        kind = "import-require"
+    elif module == "esm" or suffix in (".ts", ".tsx", ".mts"):
+        kind = "import"
     return import_statement(kind, "./_telemetry_utils.js")
 
 

@@ -245,7 +245,7 @@ class JsPlacementResolver:
                 flavor = "ts"
                 declaration = None
             spec = _specifier(folder, program.source_root, f"{HELPER_MODULE}.js")
-            if is_ts and file_format == "cjs" and program.verbatim:
+            if path.suffix == ".cts" or (is_ts and file_format == "cjs" and program.verbatim):
                 statement = import_statement("import-require", spec)
             elif is_ts or file_format == "esm":
                 statement = import_statement("import", spec)
@@ -259,16 +259,17 @@ class JsPlacementResolver:
         else:
             name = f"{HELPER_MODULE}.{'mjs' if file_format == 'esm' else 'cjs'}"
         spec = _specifier(folder, helper_dir, name)
+        kind: Literal["import", "require", "import-require"]
         if is_ts:
             helper_flavor: Flavor = "ts"
             helper = helper_dir / f"{HELPER_MODULE}.ts"
             ts_spec = _specifier(folder, helper_dir, f"{HELPER_MODULE}.js")
-            statement = import_statement("import", ts_spec)
+            kind = "import-require" if path.suffix == ".cts" else "import"
+            statement = import_statement(kind, ts_spec)
         else:
             helper_flavor = file_format
             helper = helper_dir / name
-            kind: Literal["import", "require"] = "import" if file_format == "esm" else "require"
-            statement = import_statement(kind, spec)
+            statement = import_statement("import" if file_format == "esm" else "require", spec)
         return JsPlacement(helper, helper_flavor, None, statement, relpath)
 
 
