@@ -21,7 +21,8 @@ from .sites import RESERVED_PREFIX
 
 __all__ = ["ANSWER_SCHEMA", "TelemetryAnswer", "judge_answer", "parse_answer"]
 
-_PATH = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
+_NAME = r"(?:[^\W\d]|\$)[\w$]*"
+_PATH = re.compile(rf"{_NAME}(?:\.{_NAME})*\Z")
 _FORBIDDEN = frozenset({"__proto__", "constructor", "prototype", "this", "arguments", "super"})
 
 

@@ -38,12 +38,14 @@ __all__ = ["StripResult", "has_instrumentation", "strip"]
 
 _KEY = r'"(?:[^"\\\n]|\\.)*"'
 _H = re.escape(HELPER_ALIAS)
+#: an identifier (the recorded name), non-ASCII letters included
+_NAME = r"(?:[^\W\d]|\$)[\w$\u200c\u200d]*"
 _TOKENS = f"(?:{TOKEN_NAME}|{ARROW_TOKEN})"
 _COUNTER = rf"{RESERVED_PREFIX}n\d+"
 _ENTER = re.compile(rf"const ({_TOKENS}) = {_H}\.on && {_H}\.enter\({_KEY}\);\Z")
 _RECORD = re.compile(
     rf"{_H}\.on && !{_H}\.sampled\.has\({_KEY}\) && {_H}\.value\({_KEY}, "
-    rf"(?:[A-Za-z_$][\w$]*|{_H}\.attr\([A-Za-z_$][\w$]*, {_KEY}\))\);\Z"
+    rf"(?:{_NAME}|{_H}\.attr\({_NAME}, {_KEY}\))\);\Z"
 )
 _ERROR = re.compile(rf"({_TOKENS}) && {_H}\.error\({_KEY}, \1, {ERROR_NAME}\);\Z")
 _LEAVE = re.compile(rf"({_TOKENS}) && {_H}\.leave\({_KEY}, \1\);\Z")

@@ -26,7 +26,10 @@ def node() -> str:
 
 
 def tsc() -> Path:
-    candidates = [os.environ.get("CODEMOD_TEST_TSC", ""), "/tmp/jscore-ts/node_modules/typescript/bin/tsc"]
+    candidates = [
+        os.environ.get("CODEMOD_TEST_TSC", ""),
+        "/tmp/jscore-ts/node_modules/typescript/bin/tsc",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)

@@ -21,9 +21,7 @@ from codemodkit.codemods.telemetry.js.runtime import helper_source
 from .node_support import run_node
 
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "js" / "telemetry"
-CASES = sorted(
-    p.name for p in FIXTURES.glob("*.input.*") if p.suffix in (".js", ".mjs", ".cjs")
-)
+CASES = sorted(p.name for p in FIXTURES.glob("*.input.*") if p.suffix in (".js", ".mjs", ".cjs"))
 
 
 def _module_system(name: str) -> str:
@@ -46,7 +44,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     for name in CASES:
         system = _module_system(name)
         case, _, ext = name.partition(".input.")
-        for variant, source in (("original", name), ("instrumented", name.replace(".input.", ".output."))):
+        for variant, source in (
+            ("original", name),
+            ("instrumented", name.replace(".input.", ".output.")),
+        ):
             target = top / variant / system / f"{case}.{ext}"
             shutil.copyfile(FIXTURES / source, target)
             files.append(target)
@@ -55,7 +56,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
 
 def _logs(runs: dict[str, object], variant: str, name: str) -> list[str]:
     case, _, ext = name.partition(".input.")
-    (found,) = [v for k, v in runs.items() if k.endswith(f"/{variant}/{_module_system(name)}/{case}.{ext}")]
+    (found,) = [
+        v for k, v in runs.items() if k.endswith(f"/{variant}/{_module_system(name)}/{case}.{ext}")
+    ]
     assert isinstance(found, list)
     return found
 
