@@ -87,6 +87,13 @@ def _reserved_use(parsed: ParsedJS) -> int | None:
     return min(n.start_point.row for n in found) + 1 if found else None
 
 
+def uses_esm_syntax(parsed: ParsedJS) -> bool:
+    """Does the file have top-level ``import`` or ``export`` statements?"""
+    return any(
+        child.type in ("import_statement", "export_statement") for child in parsed.root.children
+    )
+
+
 def _kind(site: Site) -> str:
     if isinstance(site, FunctionSite):
         return "function"
@@ -122,10 +129,10 @@ class JsTelemetry:
             "_resolver": None,
         }
 
-    def placement(self, context: FileContext, data: bytes) -> JsPlacement:
+    def placement(self, context: FileContext, parsed: ParsedJS) -> JsPlacement:
         if self._resolver is None:
             self._resolver = JsPlacementResolver()
-        return self._resolver.placement(context.path, context.root, data)
+        return self._resolver.placement(context.path, context.root, uses_esm_syntax(parsed))
 
     # -- prepare -------------------------------------------------------------------
     def prepare(self, context: FileContext, source: DecodedSource) -> Prepared | FileOutcome:
@@ -156,7 +163,7 @@ class JsTelemetry:
                 else f"uses the reserved prefix {RESERVED_PREFIX!r}"
             )
             return FileOutcome("failed", f"line {line}: {why}; rename it or exclude the file")
-        placement = self.placement(context, parsed.data)
+        placement = self.placement(context, parsed)
         if self.remove:
             counts = {
                 "function": removed.functions if removed else 0,
@@ -277,10 +284,9 @@ class JsTelemetry:
         )
 
 
-def _statement(suffix: str, text: str, module: str | None) -> str:
+def _statement(suffix: str, uses_esm: bool, module: str | None) -> str:
     """The import a file gets in ``instrument_text`` (no project on disk)."""
     if module is None:
-        uses_esm = "import " in text or "export " in text
         esm = suffix in (".mjs", ".mts", ".jsx", ".tsx") or (
             suffix not in (".cjs", ".cts") and (uses_esm or suffix == ".ts")
         )
@@ -310,7 +316,7 @@ def instrument_text(
     js_facts = facts(parsed)
     plan = collect(parsed, relpath, js_facts)
     accepted = [(site, template_snippet(site, relpath)) for site in plan.sites()]
-    statement = _statement(suffix, parsed.text, module)
+    statement = _statement(suffix, uses_esm_syntax(parsed), module)
     edits = layout(js_facts, accepted, find_import_site(parsed), statement)
     return apply_edits(parsed.data, edits).decode("utf-8")
 

@@ -47,7 +47,6 @@ Format = Literal["esm", "cjs"]
 _TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 _SKIP_DIRS = frozenset({"node_modules", ".git", "dist", "build", "coverage", "out", "lib-cov"})
 _GLOB = re.compile(r"[*?\[{]")
-_ESM_SYNTAX = re.compile(rb"^\s*(?:import\s*[\w*{\"']|export\s)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -203,7 +202,7 @@ class JsPlacementResolver:
         return _common_source_folder(config.parent, Path(out) if isinstance(out, str) else None)
 
     # -- the decision ------------------------------------------------------------------
-    def file_format(self, path: Path, package_format: Format, data: bytes) -> Format:
+    def file_format(self, path: Path, package_format: Format, esm_syntax: bool) -> Format:
         suffix = path.suffix
         if suffix in (".mjs", ".mts"):
             return "esm"
@@ -213,10 +212,11 @@ class JsPlacementResolver:
             return "esm"
         if suffix in (".ts",):
             return "cjs"
-        return "esm" if _ESM_SYNTAX.search(data) else "cjs"
+        return "esm" if esm_syntax else "cjs"
 
-    def placement(self, path: Path, fallback_root: Path, data: bytes) -> JsPlacement:
-        """Placement for the (absolute) file ``path`` with content ``data``."""
+    def placement(self, path: Path, fallback_root: Path, esm_syntax: bool) -> JsPlacement:
+        """Placement for the (absolute) file ``path``; ``esm_syntax``: does it have
+        top-level ``import``/``export`` statements?"""
         folder = path.parent
         package = self.package(folder)
         package_format = self.package_type(package)
@@ -226,7 +226,7 @@ class JsPlacementResolver:
         except ValueError:
             relpath = path.name
         is_ts = path.suffix in _TS_SUFFIXES
-        file_format = self.file_format(path, package_format, data)
+        file_format = self.file_format(path, package_format, esm_syntax)
         config = self.tsconfig(folder)
         program = self.program(config) if config is not None else None
         in_program = (

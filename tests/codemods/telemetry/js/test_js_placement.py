@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from codemodkit.codemods.telemetry.js.codemod import uses_esm_syntax
 from codemodkit.codemods.telemetry.js.placement import JsPlacementResolver, read_jsonc
+from codemodkit.parsers.javascript import dialect_for, parse_js
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -15,9 +17,13 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def _esm(path: Path) -> bool:
+    return uses_esm_syntax(parse_js(path.read_text(), dialect_for(path.suffix)))
+
+
 def _place(root: Path, name: str) -> tuple[str, str, str]:
     path = root / name
-    found = JsPlacementResolver().placement(path, root, path.read_bytes())
+    found = JsPlacementResolver().placement(path, root, _esm(path))
     return found.helper.relative_to(root).as_posix(), found.flavor, found.statement
 
 
@@ -142,7 +148,7 @@ def test_checked_javascript_gets_a_js_helper_and_declarations(tmp_path: Path) ->
         },
     )
     path = tmp_path / "src/a.js"
-    found = JsPlacementResolver().placement(path, tmp_path, path.read_bytes())
+    found = JsPlacementResolver().placement(path, tmp_path, _esm(path))
     assert found.helper == tmp_path / "src/_telemetry_utils.js"
     assert found.flavor == "esm"
     assert found.declaration == tmp_path / "src/_telemetry_utils.d.ts"
