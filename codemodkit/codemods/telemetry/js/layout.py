@@ -60,6 +60,8 @@ class _Layout:
 
     def indent(self, prefix: bytes, wraps: Iterable[str], row: int) -> bytes:
         """``prefix`` (of line ``row``) as it reads once enclosing regions are indented."""
+        if row in self.facts.protected:  # a line inside a template: never re-indented
+            return prefix
         steps = sorted(
             (
                 (len(r.prefix), r.unit)
