@@ -10,6 +10,9 @@ Prints, each measured in this one run:
    (target <= 1.15) and the 429s the server counted (target 0);
 4. a full rerun of (1) served from the disk cache: rerun / first run (target < 5 %).
 
+The server runs in its own process, as a real model server would: in-process, its
+threads and the client's would share one GIL and measure Python, not the manager.
+
     python benchmarks/llm_throughput.py [--requests 1000] [--rpm 1200 --rpm-requests 400]
 """
 
@@ -17,10 +20,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -38,6 +46,49 @@ from codemodkit.llm.stats import Stats  # noqa: E402
 from codemodkit.llm.store import CachedStore  # noqa: E402
 
 
+class RemoteServer:
+    """A ``SimServer`` in a child process, driven over a pipe."""
+
+    def __init__(self, conn: Connection, url: str) -> None:
+        self.conn = conn
+        self.url = url
+
+    def ask(self, command: str) -> Any:
+        self.conn.send(command)
+        return self.conn.recv()
+
+
+def _serve(conn: Connection, config: ServerConfig) -> None:
+    with SimServer(config) as server:
+        conn.send(server.url)
+        while True:
+            command = conn.recv()
+            if command == "stop":
+                return
+            if command == "reset":
+                server.stats.reset()
+                conn.send(None)
+            elif command == "stats":
+                snapshot = server.stats.snapshot()
+                snapshot["count_429"] = server.stats.count_429
+                snapshot["max_in_60s"] = server.stats.max_in_window(60)
+                conn.send(snapshot)
+
+
+@contextmanager
+def remote_server(config: ServerConfig) -> Iterator[RemoteServer]:
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=_serve, args=(theirs, config), daemon=True)
+    process.start()
+    try:
+        yield RemoteServer(ours, ours.recv())
+        ours.send("stop")
+    finally:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+
+
 def prompts(n: int, tag: str) -> list[Prompt]:
     schema = {"type": "object"}
     return [
@@ -46,7 +97,7 @@ def prompts(n: int, tag: str) -> list[Prompt]:
 
 
 def timed_run(
-    server: SimServer,
+    server: RemoteServer,
     n: int,
     parallel: int,
     tag: str,
@@ -78,16 +129,17 @@ def main() -> None:
     args = parser.parse_args()
     n, c, latency = args.requests, args.slots, args.latency
 
-    with SimServer(ServerConfig(latency=latency, slots=c)) as server:
+    with remote_server(ServerConfig(latency=latency, slots=c)) as server:
         ideal = math.ceil(n / c) * latency
         with tempfile.TemporaryDirectory() as folder, AnswerCache(Path(folder)) as cache:
             first = timed_run(server, n, c, "p", cache=cache)
-            server.stats.reset()
+            most = server.ask("stats")["max_concurrent"]
+            server.ask("reset")
             rerun = timed_run(server, n, c, "p", cache=cache)
-            rerun_requests = server.stats.total
+            rerun_requests = server.ask("stats")["total"]
         print(f"parallel: {n} requests, {c} slots, {latency * 1000:.0f} ms latency")
         print(f"  {first:.2f}s vs ideal ceil(N/C)*L = {ideal:.2f}s: ratio {first / ideal:.3f}")
-        print(f"  (target <= 1.15; server saw at most {c} at once)")
+        print(f"  (target <= 1.15; the server saw at most {most} at once)")
         sequential = timed_run(server, n, 1, "s")
         print(f"--no-parallel: {sequential:.2f}s = {sequential / first:.2f}x the parallel run")
         print(f"  (expected ~{c}x)")
@@ -95,13 +147,14 @@ def main() -> None:
         print(f"  ({rerun_requests} HTTP requests; target < 5%)")
 
     r, m = args.rpm, args.rpm_requests
-    with SimServer(ServerConfig(latency=latency, slots=64, rpm=r, window=60.0)) as server:
+    with remote_server(ServerConfig(latency=latency, slots=64, rpm=r, window=60.0)) as server:
         elapsed = timed_run(server, m, 64, "r", rpm=r)
         bound = 60 * m / r
-        busiest = server.stats.max_in_window(60)
+        stats = server.ask("stats")
+        busiest = stats["max_in_60s"]
         print(f"rpm cap {r}: {m} requests in {elapsed:.2f}s vs 60*N/R = {bound:.2f}s")
         print(f"  ratio {elapsed / bound:.3f} (target <= 1.15)")
-        print(f"  429s at the server: {server.stats.count_429} (target 0)")
+        print(f"  429s at the server: {stats['count_429']} (target 0)")
         print(f"  most requests in any 60 s window: {busiest} (cap {r})")
 
 

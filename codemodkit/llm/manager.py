@@ -31,6 +31,13 @@ __all__ = ["AnswerStore", "Judge", "LLMManager", "Tier", "escalated"]
 
 #: the most threads one run starts, however large the configured capacity
 MAX_WORKERS = 256
+#: threads per slot: a spare thread waits at the endpoint with its request ready, so a
+#: slot is refilled the moment an answer arrives rather than after it is processed
+THREADS_PER_SLOT = 2
+
+
+class _NeedsModel(Exception):
+    """Raised in the cache-only pass when an answer is not cached."""
 
 
 class Judgement(Protocol):
@@ -103,7 +110,7 @@ class LLMManager:
         capacity = sum(
             t.client.max_workers + (t.fallback.max_workers if t.fallback else 0) for t in self.tiers
         )
-        self.workers = max(1, min(MAX_WORKERS, workers or capacity or 1))
+        self.workers = max(1, min(MAX_WORKERS, workers or THREADS_PER_SLOT * capacity or 1))
         self.cancelled = threading.Event()
 
     @property
@@ -137,13 +144,30 @@ class LLMManager:
                     on_done(index, completion)
             return answers
         results: list[Completion | None] = [None] * len(prompts)
+        # First, in this thread, everything the cache can answer on its own: a rerun
+        # with nothing changed starts no thread and makes no request.
+        remaining: list[int] = []
+        for index, prompt in enumerate(prompts):
+            hits: list[ModelClient] = []
+            try:
+                completion = self._solve(prompt, judge, cache_only=hits)
+            except _NeedsModel:
+                remaining.append(index)  # counted when the thread asks again
+                continue
+            for client in hits:
+                self.stats.cache_hit(client.name, client.model)
+            results[index] = completion
+            if on_done is not None:
+                on_done(index, completion)
+        if not remaining:
+            return [r for r in results if r is not None]
         executor = ThreadPoolExecutor(
-            max_workers=min(self.workers, max(1, len(prompts))), thread_name_prefix="codemod-llm"
+            max_workers=min(self.workers, len(remaining)), thread_name_prefix="codemod-llm"
         )
         futures: dict[Future[Completion], int] = {}
         try:
-            for index, prompt in enumerate(prompts):
-                futures[executor.submit(self._solve, prompt, judge)] = index
+            for index in remaining:
+                futures[executor.submit(self._solve, prompts[index], judge)] = index
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
@@ -173,7 +197,11 @@ class LLMManager:
             return Completion(prompt.request_id, None, error=f"{type(exc).__name__}: {exc}")
 
     # -- one prompt ------------------------------------------------------------------
-    def _solve(self, prompt: Prompt, judge: Judge | None) -> Completion:
+    def _solve(
+        self, prompt: Prompt, judge: Judge | None, cache_only: list[ModelClient] | None = None
+    ) -> Completion:
+        """Climb the tiers for one prompt. With ``cache_only`` (a list collecting the
+        cache hits) it raises ``_NeedsModel`` instead of making a request."""
         asked = prompt
         attempts = 0
         index = 0
@@ -181,9 +209,9 @@ class LLMManager:
         while attempts < self.max_attempts and index < len(self.tiers):
             tier = self.tiers[index]
             attempts += 1
-            completion = self._ask(tier, asked)
+            completion = self._ask(tier, asked, cache_only=cache_only)
             if not completion.ok and self.cloud_fallback and not tier.cloud and tier.fallback:
-                completion = self._ask(tier, asked, client=tier.fallback)
+                completion = self._ask(tier, asked, client=tier.fallback, cache_only=cache_only)
             completion = replace(completion, request_id=prompt.request_id, attempts=attempts)
             if not completion.ok or completion.text is None:
                 last = completion
@@ -198,7 +226,13 @@ class LLMManager:
         assert last is not None
         return last
 
-    def _ask(self, tier: Tier, prompt: Prompt, client: ModelClient | None = None) -> Completion:
+    def _ask(
+        self,
+        tier: Tier,
+        prompt: Prompt,
+        client: ModelClient | None = None,
+        cache_only: list[ModelClient] | None = None,
+    ) -> Completion:
         client = client or tier.client
         base = Completion(
             prompt.request_id, None, provider=client.name, model=client.model, tier=tier.level
@@ -206,8 +240,13 @@ class LLMManager:
         if self.store is not None:
             text = self.store.lookup(client, prompt)
             if text is not None:
-                self.stats.cache_hit(client.name, client.model)
+                if cache_only is None:
+                    self.stats.cache_hit(client.name, client.model)
+                else:
+                    cache_only.append(client)
                 return replace(base, text=text, cached=True)
+        if cache_only is not None:
+            raise _NeedsModel()
         if self.cancelled.is_set():
             return replace(base, error="cancelled")
         try:
