@@ -64,10 +64,22 @@ EXCLUDED_DIRS = frozenset(
         ".hypothesis",
         "site-packages",
         "__pypackages__",
+        # JavaScript: dependencies, coverage reports and framework build caches
+        "bower_components",
+        "jspm_packages",
+        "coverage",
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        ".turbo",
+        ".parcel-cache",
+        ".yarn",
     }
 )
 TEST_DIRS = frozenset({"tests", "test", "__tests__"})
 TEST_FILES = ("test_*.py", "*_test.py", "conftest.py", "*.test.*", "*.spec.*")
+#: minified and bundled JavaScript by name (by content: ``skip_reason`` in the JS codemod)
+MINIFIED_FILES = ("*.min.js", "*.min.mjs", "*.min.cjs", "*-min.js", "*.bundle.js", "*.chunk.js")
 
 
 def display_path(path: Path) -> str:
@@ -176,6 +188,14 @@ def _explicit_base(path: Path, top: Path) -> Path:
     return cwd if cwd in path.parents else path.parent
 
 
+_TS_SOURCES = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
+
+
+def _compiled_from_typescript(path: Path) -> bool:
+    """A ``.js`` file beside a ``.ts`` of the same name is tsc's output, not source."""
+    return any(path.with_suffix(s).is_file() for s in _TS_SOURCES.get(path.suffix, ()))
+
+
 def _is_virtualenv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
@@ -217,6 +237,11 @@ class _Walker:
             return "not a supported file type"
         if name.endswith((".d.ts", ".d.mts", ".d.cts")):
             return "declaration file"
+        if language == "javascript":
+            if any(fnmatch.fnmatchcase(name, p) for p in MINIFIED_FILES):
+                return "minified or bundled"
+            if _compiled_from_typescript(path):
+                return "compiled from TypeScript"
         if not self.options.include_tests and any(fnmatch.fnmatchcase(name, p) for p in TEST_FILES):
             return "test file"
         if self.excluded_by_user(rel):

@@ -33,3 +33,18 @@ def test_the_import_block_is_the_one_written() -> None:
     assert python_block("The import block is the same everywhere:") == import_block(
         ".", "    ", "\n"
     )
+
+
+def test_the_javascript_example_is_real_output() -> None:
+    from codemodkit.codemods.telemetry.js.codemod import instrument_text as instrument_js
+    from codemodkit.codemods.telemetry.js.codemod import strip_text as strip_js
+
+    start = README.index("### JavaScript and TypeScript")
+    match = re.compile(r"```js\n(.*?)```", re.DOTALL).search(README, start)
+    assert match is not None
+    example = match.group(1)
+    original = strip_js(example)
+    assert "_codemod" not in original
+    line = int(re.search(r':(\d+):add"', example).group(1))  # type: ignore[union-attr]
+    padded = "//\n" * (line - 1) + original
+    assert instrument_js(padded, relpath="src/a.js").endswith(example)

@@ -29,9 +29,10 @@ Examples:
                                             let a local model choose what to record
 
 \b
-Instrumented code calls a helper, _telemetry_utils.py, that the tool writes into
-the project (the README says where). At run time it reports to OpenTelemetry when
-the application has registered a tracer provider, and otherwise appends JSON lines
+Instrumented code calls a helper, _telemetry_utils.py (or .js/.ts for JavaScript
+and TypeScript), that the tool writes into the project (the README says where).
+At run time it reports to OpenTelemetry when the application has registered a
+tracer provider, and otherwise appends JSON lines
 to $CODEMOD_TELEMETRY_FILE (default ./telemetry.jsonl); CODEMOD_TELEMETRY=0 turns
 it off. A second run changes nothing.
 """
@@ -61,7 +62,9 @@ def telemetry(
     cache_dir: Path | None,
     **model: Any,
 ) -> None:
-    """Instrument Python functions, loops and notable variables with telemetry.
+    """Instrument functions, loops and notable variables with telemetry.
+
+    Python, JavaScript and TypeScript (.py .js .mjs .cjs .jsx .ts .mts .cts .tsx).
 
     PATHS are files or folders. Folders are searched recursively, honouring
     .gitignore and skipping tests, virtualenvs, build output and generated files.

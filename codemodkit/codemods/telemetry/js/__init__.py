@@ -1,0 +1,1 @@
+"""``codemod telemetry`` for JavaScript and TypeScript (tree-sitter)."""

@@ -1,0 +1,219 @@
+"""Turn accepted snippets into insertions into the original bytes.
+
+Every change is an insertion, and ``strip.py`` is its exact inverse (deletions only):
+
+* a *region* (a function body in block layout, a whole loop) gains one indentation
+  unit ``U`` right after the region's own indentation on each of its lines - except
+  blank lines, lines indented less than the region, and lines that start inside a
+  multi-line template or string literal (whose bytes are the string's value);
+* new lines go in at line starts, indented like their anchor plus one ``U`` for every
+  enclosing region that re-indents the anchor's line;
+* a body that shares lines with its braces gets the wrap spliced in on those lines
+  ("inline"), and an arrow's expression body is enclosed, untouched, in a block that
+  returns it;
+* a brace-less loop body is enclosed in braces.
+
+Insertions that share an offset are ordered: closing code of inner sites first, then
+opening code of outer sites, then indentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from codemodkit.edits import Edit
+from codemodkit.parsers.javascript import ByteLines
+
+from .sites import (
+    ERROR_NAME,
+    FunctionSite,
+    ImportSite,
+    JsFacts,
+    LoopSite,
+    Region,
+    Site,
+    VariableSite,
+)
+from .snippets import JsSnippet
+
+__all__ = ["IMPORT_COMMENT", "layout"]
+
+_AFTER, _BEFORE, _INDENT = 0, 1, 2
+#: ends the import line; says what it is and how to undo it
+IMPORT_COMMENT = "// codemod telemetry helper; undo with: codemod telemetry --remove"
+
+
+def _b(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+class _Layout:
+    def __init__(self, facts: JsFacts, sites: Sequence[Site]) -> None:
+        self.facts = facts
+        self.lines = ByteLines(facts.data)
+        self.nl = facts.newline
+        self.regions: dict[str, Region] = {}
+        for site in sites:
+            if isinstance(site, (FunctionSite, LoopSite)) and site.region is not None:
+                self.regions[site.id] = site.region
+        self.edits: list[Edit[bytes]] = []
+
+    def indent(self, prefix: bytes, wraps: Iterable[str], row: int) -> bytes:
+        """``prefix`` (of line ``row``) as it reads once enclosing regions are indented."""
+        if row in self.facts.protected:  # a line inside a template: never re-indented
+            return prefix
+        steps = sorted(
+            (
+                (len(r.prefix), r.unit)
+                for w in wraps
+                if (r := self.regions.get(w))
+                and r.first <= row <= r.last
+                and prefix.startswith(r.prefix)
+            ),
+            reverse=True,
+        )
+        for column, unit in steps:
+            prefix = prefix[:column] + unit + prefix[column:]
+        return prefix
+
+    def lines_of(self, prefix: bytes, statements: Iterable[str]) -> bytes:
+        return b"".join(prefix + _b(s) + self.nl for s in statements)
+
+    def insert(self, at: int, text: bytes, phase: int, rank: float) -> None:
+        self.edits.append(Edit(at, at, text, key=(phase, rank, len(self.edits))))
+
+    def indent_regions(self) -> None:
+        lines = self.lines
+        protected = self.facts.protected
+        for region in self.regions.values():
+            width = len(region.prefix)
+            for row in range(region.first, region.last + 1):
+                if row in protected:
+                    continue
+                content = lines.text(row)
+                if content.startswith(region.prefix) and content.strip(b" \t"):
+                    self.insert(lines.start(row) + width, region.unit, _INDENT, 0)
+
+    # -- the sites ---------------------------------------------------------------------
+    def function(self, site: FunctionSite, snippet: JsSnippet) -> None:
+        depth = len(site.ancestors)
+        nl = self.nl
+        catch = f"}} catch ({ERROR_NAME}) {{"
+        rethrow = (*snippet.on_error, f"throw {ERROR_NAME};")
+        if site.layout == "inline":
+            head = " " + " ".join(snippet.before) + " try {"
+            tail = f"{catch} {' '.join(rethrow)} }} finally {{ {' '.join(snippet.after)} }} "
+            self.insert(site.open_at, _b(head), _BEFORE, depth)
+            self.insert(site.close_at, _b(tail), _AFTER, -depth)
+            return
+        if site.layout == "block":
+            assert site.region is not None
+            outer = self.indent(site.prefix, site.ancestors, site.region.first)
+            inner = outer + site.unit
+            self.insert(
+                site.open_at,
+                self.lines_of(outer, (*snippet.before, "try {")),
+                _BEFORE,
+                depth,
+            )
+            self.insert(
+                site.close_at,
+                self.lines_of(outer, (catch,))
+                + self.lines_of(inner, rethrow)
+                + self.lines_of(outer, ("} finally {",))
+                + self.lines_of(inner, snippet.after)
+                + self.lines_of(outer, ("}",)),
+                _AFTER,
+                -depth,
+            )
+            return
+        # An arrow's expression body: ``=> EXPR`` becomes ``=> { ... return EXPR; ... }``.
+        row = self.lines.line_of(site.open_at)
+        base = self.indent(site.prefix, site.ancestors, row)
+        outer = base + site.unit
+        inner = outer + site.unit
+        opening = b"{" + nl + self.lines_of(outer, (*snippet.before, "try {")) + inner + b"return "
+        closing = (
+            b";"
+            + nl
+            + self.lines_of(outer, (catch,))
+            + self.lines_of(inner, rethrow)
+            + self.lines_of(outer, ("} finally {",))
+            + self.lines_of(inner, snippet.after)
+            + self.lines_of(outer, ("}",))
+            + base
+            + b"}"
+        )
+        self.insert(site.open_at, opening, _BEFORE, depth)
+        self.insert(site.close_at, closing, _AFTER, -depth)
+
+    def loop(self, site: LoopSite, snippet: JsSnippet) -> None:
+        depth = len(site.ancestors)
+        row = site.region.first
+        outer = self.indent(site.prefix, site.ancestors, row)
+        self.insert(site.open_at, self.lines_of(outer, (*snippet.before, "try {")), _BEFORE, depth)
+        closing = (
+            self.lines_of(outer, ("} finally {",))
+            + self.lines_of(outer + site.region.unit, snippet.after)
+            + self.lines_of(outer, ("}",))
+        )
+        self.insert(site.close_at, closing, _AFTER, -depth)
+        tick = snippet.tick
+        if tick is None:
+            return
+        if site.tick == "line":
+            tick_row = self.lines.line_of(site.tick_at)
+            prefix = self.indent(site.tick_prefix, (*site.ancestors, site.id), tick_row)
+            self.insert(site.tick_at, prefix + _b(tick) + self.nl, _BEFORE, depth + 0.5)
+        elif site.tick == "inline":
+            self.insert(site.tick_at, _b(" " + tick), _BEFORE, depth + 0.5)
+        else:
+            self.insert(site.tick_at, _b("{ " + tick + " "), _BEFORE, depth + 0.5)
+            self.insert(site.tick_end, b" }", _AFTER, -depth - 0.5)
+
+    def variable(self, site: VariableSite, snippet: JsSnippet) -> None:
+        row = self.lines.line_of(site.span[0])
+        prefix = self.indent(site.prefix, site.ancestors, row)
+        rank = -(len(site.ancestors) + 1)
+        self.insert(site.end_at, self.lines_of(prefix, snippet.after), _AFTER, rank)
+
+    def finish(self) -> list[Edit[bytes]]:
+        """Fold insertions at the end of a file that lacks a final newline: the newline
+        they would end with goes first instead."""
+        data = self.facts.data
+        end = len(data)
+        if not data or data.endswith(b"\n"):
+            return self.edits
+        at_end = sorted((e for e in self.edits if e.start == end), key=lambda e: e.key)
+        if not at_end:
+            return self.edits
+        merged = b"".join(e.text for e in at_end)
+        if merged.endswith(self.nl):
+            merged = self.nl + merged[: -len(self.nl)]
+        rest = [e for e in self.edits if e.start != end]
+        return [*rest, Edit(end, end, merged, key=(_AFTER, 0, 0))]
+
+
+def layout(
+    facts: JsFacts,
+    accepted: Sequence[tuple[Site, JsSnippet]],
+    import_site: ImportSite | None,
+    import_statement: str,
+) -> list[Edit[bytes]]:
+    """Edits that instrument ``facts.data`` with the accepted snippets."""
+    plan = _Layout(facts, [site for site, _ in accepted])
+    if import_site is not None and accepted:
+        line = _b(f"{import_statement} {IMPORT_COMMENT}") + plan.nl
+        at = import_site.insert_at
+        if plan.lines.prefix(at) is not None:  # keep whole lines whole
+            at = plan.lines.start(plan.lines.line_of(at))
+        plan.insert(at, line, _BEFORE, -1)
+    plan.indent_regions()
+    for site, snippet in accepted:
+        if isinstance(site, FunctionSite):
+            plan.function(site, snippet)
+        elif isinstance(site, LoopSite):
+            plan.loop(site, snippet)
+        elif isinstance(site, VariableSite):
+            plan.variable(site, snippet)
+    return plan.finish()

@@ -1,0 +1,362 @@
+"""Where the JavaScript/TypeScript helper lives, in which flavor, and how a file imports it.
+
+Rule (README: "Where the JavaScript/TypeScript helper goes"), decided per project:
+
+* **A TypeScript program** (the nearest ``tsconfig.json`` above the file; ``extends``
+  followed) gets ``_telemetry_utils.ts`` in its *source root*: ``rootDir`` when set,
+  else the common folder of ``include`` (or ``files``), else the common folder of the
+  TypeScript sources below the config. Inside the source root it is part of the
+  program (no TS6059) and ``tsc`` compiles it into ``outDir`` beside the code. Its
+  JavaScript files (``allowJs``) use the same helper. When the program has
+  ``allowJs`` and ``noEmit`` (JavaScript checked by tsc but run as it is), the helper
+  is a ``.js`` file in the package's module syntax plus a ``_telemetry_utils.d.ts``.
+* **Plain JavaScript** gets ``_telemetry_utils.js`` in the module syntax of the
+  nearest ``package.json`` (``"type": "module"`` -> ESM, else CommonJS), in the
+  top-level folder of the package that holds the file (``src/``, ``lib/`` ...), or the
+  package folder itself for files directly in it; beside the file when there is no
+  ``package.json``. A file whose own module system differs from its package's
+  (``.mjs`` in a CommonJS package, ``.cjs`` in an ESM one, ``import`` syntax in a
+  ``.js`` file of a CommonJS package, as bundlers read it) gets
+  ``_telemetry_utils.mjs`` / ``.cjs`` instead.
+
+A file's module system: ``.mjs``/``.mts`` ESM, ``.cjs``/``.cts`` CommonJS, otherwise
+its package's ``type``, and a ``.js`` file that uses ``import``/``export`` is ESM.
+ESM files import the helper with ``import * as _codemod_tel from "./rel/_telemetry_utils.js"``
+(TypeScript resolves the ``.js`` to the ``.ts``), CommonJS files with ``const
+_codemod_tel = require("./rel/_telemetry_utils.js")``; a CommonJS TypeScript file
+under ``verbatimModuleSyntax`` uses ``import _codemod_tel = require(...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .sites import HELPER_ALIAS, HELPER_MODULE
+
+__all__ = ["JsPlacement", "JsPlacementResolver", "import_statement", "read_jsonc"]
+
+Flavor = Literal["esm", "cjs", "ts", "dts"]
+Format = Literal["esm", "cjs"]
+
+_TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+_SKIP_DIRS = frozenset({"node_modules", ".git", "dist", "build", "coverage", "out", "lib-cov"})
+_GLOB = re.compile(r"[*?\[{]")
+
+
+@dataclass(frozen=True)
+class JsPlacement:
+    #: the helper file, its flavor, and the declaration file ("dts") that goes with a
+    #: ``.js`` helper in a program that type-checks JavaScript
+    helper: Path
+    flavor: Flavor
+    declaration: Path | None
+    #: the import or require statement the file gets
+    statement: str
+    #: path recorded in site keys (POSIX, relative to the project root)
+    relpath: str
+
+
+def import_statement(kind: Literal["import", "require", "import-require"], spec: str) -> str:
+    literal = json.dumps(spec)
+    if kind == "import":
+        return f"import * as {HELPER_ALIAS} from {literal};"
+    if kind == "require":
+        return f"const {HELPER_ALIAS} = require({literal});"
+    return f"import {HELPER_ALIAS} = require({literal});"
+
+
+def read_jsonc(path: Path) -> dict[str, Any]:
+    """A JSON file that may have comments and trailing commas (tsconfig.json)."""
+    text = path.read_text(encoding="utf-8-sig")
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i == -1 else i
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+        else:
+            out.append(ch)
+            i += 1
+    cleaned = re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+    data = json.loads(cleaned)
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class _TsProgram:
+    config: Path
+    source_root: Path
+    allow_js: bool
+    no_emit: bool
+    verbatim: bool
+
+
+class JsPlacementResolver:
+    """Answers placement questions for one run, caching what it learns about folders."""
+
+    def __init__(self) -> None:
+        self._packages: dict[Path, Path | None] = {}
+        self._types: dict[Path, Format] = {}
+        self._configs: dict[Path, Path | None] = {}
+        self._programs: dict[Path, _TsProgram | None] = {}
+
+    # -- package.json ------------------------------------------------------------------
+    def package(self, folder: Path) -> Path | None:
+        """The nearest folder with a package.json (not inside node_modules)."""
+        if folder not in self._packages:
+            found = None
+            if (folder / "package.json").is_file():
+                found = folder
+            elif folder.parent != folder:
+                found = self.package(folder.parent)
+            self._packages[folder] = found
+        return self._packages[folder]
+
+    def package_type(self, package: Path | None) -> Format:
+        if package is None:
+            return "cjs"
+        if package not in self._types:
+            try:
+                data = json.loads((package / "package.json").read_text(encoding="utf-8-sig"))
+            except (OSError, ValueError):
+                data = {}
+            kind = data.get("type") if isinstance(data, dict) else None
+            self._types[package] = "esm" if kind == "module" else "cjs"
+        return self._types[package]
+
+    # -- tsconfig.json -----------------------------------------------------------------
+    def tsconfig(self, folder: Path) -> Path | None:
+        if folder not in self._configs:
+            found = None
+            if (folder / "tsconfig.json").is_file():
+                found = folder / "tsconfig.json"
+            elif folder.parent != folder and folder.name != "node_modules":
+                found = self.tsconfig(folder.parent)
+            self._configs[folder] = found
+        return self._configs[folder]
+
+    def program(self, config: Path) -> _TsProgram | None:
+        if config not in self._programs:
+            try:
+                self._programs[config] = self._read_program(config)
+            except (OSError, ValueError, RecursionError):
+                self._programs[config] = None
+        return self._programs[config]
+
+    def _read_program(self, config: Path) -> _TsProgram:
+        options: dict[str, Any] = {}
+        # top-level keys keep the folder of the config that set them (paths are relative)
+        top: dict[str, tuple[Any, Path]] = {}
+        chain = _extends_chain(config)
+        for path in reversed(chain):
+            data = read_jsonc(path)
+            compiler = data.get("compilerOptions")
+            if isinstance(compiler, dict):
+                for key, value in compiler.items():
+                    if key in ("rootDir", "outDir") and isinstance(value, str):
+                        value = str((path.parent / value).resolve())
+                    options[key] = value
+            for key in ("include", "files", "exclude"):
+                if key in data:
+                    top[key] = (data[key], path.parent)
+        root = self._source_root(config, options, top)
+        return _TsProgram(
+            config=config,
+            source_root=root,
+            allow_js=bool(options.get("allowJs")),
+            no_emit=bool(options.get("noEmit")),
+            verbatim=bool(options.get("verbatimModuleSyntax")),
+        )
+
+    def _source_root(
+        self, config: Path, options: dict[str, Any], top: dict[str, tuple[Any, Path]]
+    ) -> Path:
+        if isinstance(options.get("rootDir"), str):
+            return Path(options["rootDir"])
+        folders: list[Path] = []
+        if "include" in top and isinstance(top["include"][0], list):
+            patterns, base = top["include"]
+            folders = [_literal_folder(base, str(p)) for p in patterns]
+        elif "files" in top and isinstance(top["files"][0], list):
+            files, base = top["files"]
+            folders = [(base / str(f)).resolve().parent for f in files]
+        if folders:
+            return Path(os.path.commonpath([str(f) for f in folders]))
+        out = options.get("outDir")
+        return _common_source_folder(config.parent, Path(out) if isinstance(out, str) else None)
+
+    # -- the decision ------------------------------------------------------------------
+    def file_format(self, path: Path, package_format: Format, esm_syntax: bool) -> Format:
+        suffix = path.suffix
+        if suffix in (".mjs", ".mts"):
+            return "esm"
+        if suffix in (".cjs", ".cts"):
+            return "cjs"
+        if package_format == "esm" or suffix in (".jsx", ".tsx"):
+            return "esm"
+        if suffix in (".ts",):
+            return "cjs"
+        return "esm" if esm_syntax else "cjs"
+
+    def placement(self, path: Path, fallback_root: Path, esm_syntax: bool) -> JsPlacement:
+        """Placement for the (absolute) file ``path``; ``esm_syntax``: does it have
+        top-level ``import``/``export`` statements?"""
+        folder = path.parent
+        package = self.package(folder)
+        package_format = self.package_type(package)
+        root = package or _git_root(folder) or fallback_root
+        try:
+            relpath = path.relative_to(root).as_posix()
+        except ValueError:
+            relpath = path.name
+        is_ts = path.suffix in _TS_SUFFIXES
+        file_format = self.file_format(path, package_format, esm_syntax)
+        config = self.tsconfig(folder)
+        program = self.program(config) if config is not None else None
+        in_program = (
+            program is not None
+            and (is_ts or program.allow_js)
+            and (program.source_root == folder or program.source_root in path.parents)
+        )
+        if program is not None and in_program:
+            if program.allow_js and program.no_emit:
+                # JavaScript run as it is, checked by tsc: a .js helper plus its types
+                helper = program.source_root / f"{HELPER_MODULE}.js"
+                flavor: Flavor = package_format
+                declaration: Path | None = program.source_root / f"{HELPER_MODULE}.d.ts"
+            else:
+                helper = program.source_root / f"{HELPER_MODULE}.ts"
+                flavor = "ts"
+                declaration = None
+            spec = _specifier(folder, program.source_root, f"{HELPER_MODULE}.js")
+            if path.suffix == ".cts" or (is_ts and file_format == "cjs" and program.verbatim):
+                statement = import_statement("import-require", spec)
+            elif is_ts or file_format == "esm":
+                statement = import_statement("import", spec)
+            else:
+                statement = import_statement("require", spec)
+            return JsPlacement(helper, flavor, declaration, statement, relpath)
+        # Plain JavaScript (or TypeScript that no tsconfig covers).
+        helper_dir = _top_folder(folder, package) if package is not None else folder
+        if file_format == package_format:
+            name = f"{HELPER_MODULE}.js"
+        else:
+            name = f"{HELPER_MODULE}.{'mjs' if file_format == 'esm' else 'cjs'}"
+        spec = _specifier(folder, helper_dir, name)
+        kind: Literal["import", "require", "import-require"]
+        if is_ts:
+            helper_flavor: Flavor = "ts"
+            helper = helper_dir / f"{HELPER_MODULE}.ts"
+            ts_spec = _specifier(folder, helper_dir, f"{HELPER_MODULE}.js")
+            kind = "import-require" if path.suffix == ".cts" else "import"
+            statement = import_statement(kind, ts_spec)
+        else:
+            helper_flavor = file_format
+            helper = helper_dir / name
+            statement = import_statement("import" if file_format == "esm" else "require", spec)
+        return JsPlacement(helper, helper_flavor, None, statement, relpath)
+
+
+def _specifier(importer: Path, helper_dir: Path, name: str) -> str:
+    rel = posixpath.relpath(helper_dir.as_posix(), importer.as_posix())
+    if rel == ".":
+        return f"./{name}"
+    return f"{rel}/{name}" if rel.startswith("..") else f"./{rel}/{name}"
+
+
+def _top_folder(folder: Path, package: Path) -> Path:
+    """The folder directly below ``package`` that holds ``folder`` (or ``package``)."""
+    try:
+        parts = folder.relative_to(package).parts
+    except ValueError:
+        return folder
+    return package / parts[0] if parts else package
+
+
+def _git_root(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _extends_chain(config: Path) -> list[Path]:
+    """``config`` and the configs it extends, nearest first (relative paths and
+    packages in node_modules)."""
+    chain = [config]
+    seen = {config}
+    current = config
+    while True:
+        data = read_jsonc(current)
+        parent = data.get("extends")
+        if isinstance(parent, list):
+            parent = parent[-1] if parent else None
+        if not isinstance(parent, str):
+            return chain
+        found = _resolve_extends(current.parent, parent)
+        if found is None or found in seen:
+            return chain
+        chain.append(found)
+        seen.add(found)
+        current = found
+
+
+def _resolve_extends(folder: Path, spec: str) -> Path | None:
+    candidates: list[Path] = []
+    if spec.startswith((".", "/")):
+        base = (folder / spec).resolve()
+        candidates = [base, base.with_name(base.name + ".json")]
+    else:
+        for parent in (folder, *folder.parents):
+            base = parent / "node_modules" / spec
+            candidates.extend([base, base.with_name(base.name + ".json"), base / "tsconfig.json"])
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _literal_folder(base: Path, pattern: str) -> Path:
+    """The folder an ``include`` pattern starts from (``src/**/*`` -> ``src``)."""
+    parts: list[str] = []
+    segments = pattern.replace("\\", "/").split("/")
+    for index, part in enumerate(segments):
+        if _GLOB.search(part) or (index == len(segments) - 1 and "." in part):
+            break
+        parts.append(part)
+    return (base.joinpath(*parts) if parts else base).resolve()
+
+
+def _common_source_folder(top: Path, out_dir: Path | None) -> Path:
+    """The common folder of the TypeScript sources below ``top`` (tsc's default root)."""
+    folders: list[str] = []
+    for current, dirs, files in os.walk(top):
+        here = Path(current)
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in _SKIP_DIRS and not d.startswith(".") and (here / d) != out_dir
+        ]
+        if any(f.endswith(_TS_SUFFIXES) and not _is_declaration(f) for f in files):
+            folders.append(current)
+    return Path(os.path.commonpath(folders)) if folders else top
+
+
+def _is_declaration(name: str) -> bool:
+    return name.endswith((".d.ts", ".d.mts", ".d.cts"))

@@ -1,0 +1,134 @@
+"""JS/TS discovery rules, content skips, and the model-answer judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codemodkit.codemods.base import EditRequest, FileContext, Prepared
+from codemodkit.codemods.telemetry.js.answers import judge_answer
+from codemodkit.codemods.telemetry.js.codemod import JsTelemetry, skip_reason, strip_text
+from codemodkit.discovery import DiscoveryOptions, discover
+from codemodkit.parsers.javascript import parse_js
+from codemodkit.sourcefile import decode_source
+
+
+def _make(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("export const x = 1;\n", encoding="utf-8")
+
+
+def _found(root: Path, **options: object) -> tuple[list[str], dict[str, int]]:
+    result = discover([root], DiscoveryOptions(**options))  # type: ignore[arg-type]
+    return sorted(c.path.relative_to(root).as_posix() for c in result.candidates), result.skipped
+
+
+def test_discovery_skips(tmp_path: Path) -> None:
+    _make(
+        tmp_path,
+        "src/a.js",
+        "src/b.ts",
+        "src/b.js",  # compiled from b.ts
+        "src/c.tsx",
+        "src/d.mts",
+        "src/types.d.ts",
+        "src/types.d.mts",
+        "src/vendor.min.js",
+        "src/app.bundle.js",
+        "src/a.test.ts",
+        "src/a.spec.jsx",
+        "src/__tests__/x.js",
+        "test/y.js",
+        "coverage/lcov-report/prettify.js",
+        ".next/server/page.js",
+        "node_modules/dep/index.js",
+        "dist/index.js",
+        "src/_telemetry_utils.ts",
+    )
+    files, skipped = _found(tmp_path)
+    assert files == ["src/a.js", "src/b.ts", "src/c.tsx", "src/d.mts"]
+    assert skipped["declaration file"] == 2
+    assert skipped["minified or bundled"] == 2
+    assert skipped["compiled from TypeScript"] == 1
+    assert skipped["test file"] == 4
+    files, _ = _found(tmp_path, include_tests=True)
+    assert "src/a.test.ts" in files and "test/y.js" in files
+
+
+def test_content_skips() -> None:
+    assert skip_reason("var a=1;\n" + "x" * 1200 + "\n") is not None
+    assert "sourceMappingURL" in (skip_reason("a();\n//# sourceMappingURL=a.js.map\n") or "")
+    assert skip_reason("function f() {\n  return 1;\n}\n") is None
+
+
+def test_generated_and_minified_files_are_skipped(tmp_path: Path) -> None:
+    codemod = JsTelemetry()
+    for text, reason in (
+        ("// @" + "generated\nfunction f() {\n  return 1;\n}\n", "generated file"),
+        ("function f(){return 1}" + ";" * 1100 + "\n", "minified"),
+    ):
+        path = tmp_path / "a.js"
+        context = FileContext(path, "a.js", "javascript", tmp_path)
+        outcome = codemod.prepare(context, decode_source(text.encode(), "javascript"))
+        assert not isinstance(outcome, Prepared)
+        assert outcome.status == "skipped" and reason in outcome.reason
+
+
+def _request(kind: str, **context: tuple[str, ...]) -> EditRequest:
+    return EditRequest("id", "a.js", "javascript", kind, (0, 1), 1, "", context, "{}")
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "ok"),
+    [
+        ("function", {"event": "orders.load", "record": ["order", "order.id"]}, True),
+        ("function", {"record": ["order.items.length"]}, True),
+        ("function", {"record": ["other"]}, False),
+        ("function", {"record": ["order.total()"]}, False),
+        ("function", {"record": ["order[0]"]}, False),
+        ("function", {"record": ["order?.id"]}, False),
+        ("function", {"record": ["order.__proto__"]}, False),
+        ("function", {"record": ["_codemod_t"]}, False),
+        ("function", {"record": ["order", "order"]}, False),
+        ("function", {"event": "bad event"}, False),
+        ("variable", {"record": ["total"]}, True),
+        ("variable", {"record": ["total.value"]}, False),
+        ("variable", {"record": ["missing"]}, False),
+        ("loop", {"record": []}, True),
+        ("loop", {"record": ["i"]}, False),
+    ],
+)
+def test_judge(kind: str, answer: dict[str, object], ok: bool) -> None:
+    context = {"params": ("order",)} if kind == "function" else {"names": ("total",)}
+    assert judge_answer(kind, context, json.dumps(answer)).ok is ok
+
+
+def test_model_answers_are_applied_and_removable(tmp_path: Path) -> None:
+    source = (
+        "function price(order, rate) {\n"
+        "  const total = order.items.length * rate;\n"
+        "  return total;\n"
+        "}\n"
+    )
+    path = tmp_path / "a.js"
+    path.write_text(source)
+    codemod = JsTelemetry()
+    context = FileContext(path, "a.js", "javascript", tmp_path)
+    prepared = codemod.prepare(context, decode_source(source.encode(), "javascript"))
+    assert isinstance(prepared, Prepared)
+    prompt = codemod.prompt(prepared.requests[0])
+    assert "Language: JavaScript" in prompt.user and "```js" in prompt.user
+    answers = {
+        prepared.requests[0].id: json.dumps({"event": "price", "record": ["order.items", "rate"]}),
+        prepared.requests[1].id: json.dumps({"record": ["total"]}),
+    }
+    outcome = codemod.finish(prepared, answers)
+    assert outcome.text is not None
+    assert '_codemod_tel.attr(order, "items")' in outcome.text
+    assert '"a.js:1:price|price"' in outcome.text
+    parse_js(outcome.text, "javascript")
+    assert strip_text(outcome.text) == source
