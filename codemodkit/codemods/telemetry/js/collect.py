@@ -514,6 +514,13 @@ class _Collector:
                 declared.append(_text(child.child_by_field_name("name")))
         if not declared:
             return None
+        if self.parsed.dialect != "javascript":
+            # tsc rejects a function declaration inside a block when it targets ES5
+            # (TS1252), and which target a file is built for is the build's business.
+            return (
+                f"declares function {declared[0]}() in its body, which try {{}} would make "
+                "block-scoped (TS1252 when compiling for ES5)"
+            )
         duplicates = {n for n in declared if declared.count(n) > 1}
         clash = duplicates | (set(declared) & set(params)) | (set(declared) & _var_names(body))
         if clash:
