@@ -35,21 +35,25 @@ class Driven:
     lines: list[dict[str, Any]]  # the helper's JSON lines
 
 
-def drive(files: Sequence[Path], cwd: Path, tools: NodeTools) -> Driven:
-    """Run ``files`` (in this order) in one Node process."""
+def drive(
+    files: Sequence[Path], cwd: Path, tools: NodeTools, env: Mapping[str, str] | None = None
+) -> Driven:
+    """Run ``files`` (in this order) in one Node process; its telemetry goes to
+    ``cwd/telemetry.jsonl``."""
     telemetry = cwd / "telemetry.jsonl"
     telemetry.unlink(missing_ok=True)
     typescript = tools.node_modules / "typescript"
     done = run_node(
         DRIVER,
         cwd,
-        {"CODEMOD_TELEMETRY_FILE": str(telemetry)},
+        {"CODEMOD_TELEMETRY_FILE": str(telemetry), **(env or {})},
         args=[f"--typescript={typescript}", *map(str, files)],
         timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     found = json.loads(done.stdout)
-    lines = [json.loads(line) for line in telemetry.read_text(encoding="utf-8").splitlines()]
+    text = telemetry.read_text(encoding="utf-8") if telemetry.exists() else ""
+    lines = [json.loads(line) for line in text.splitlines()]
     counts = {f: [(c, s, n) for c, s, n in calls] for f, calls in found["counts"].items()}
     return Driven(found["logs"], counts, lines)
 
