@@ -56,10 +56,7 @@ _RESERVED: dict[Dialect, Query] = {}
 
 
 def helper_files(placement: JsPlacement) -> tuple[SupportFile, ...]:
-    files = [SupportFile(placement.helper, helper_source(placement.flavor), HELPER_MARKER)]
-    if placement.declaration is not None:
-        files.append(SupportFile(placement.declaration, helper_source("dts"), HELPER_MARKER))
-    return tuple(files)
+    return (SupportFile(placement.helper, helper_source(placement.flavor), HELPER_MARKER),)
 
 
 def skip_reason(text: str) -> str | None:

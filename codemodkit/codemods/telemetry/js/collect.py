@@ -9,6 +9,7 @@ what is skipped, and why, is documented in the README ("JavaScript and TypeScrip
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -683,10 +684,38 @@ def collect(parsed: ParsedJS, relpath: str, js_facts: JsFacts | None = None) -> 
     return _Collector(parsed, js_facts or facts(parsed), relpath).run()
 
 
+#: comments that only work ahead of all code: tsc and JSX/Flow pragmas, triple slashes
+_PRAGMA = re.compile(rb"///\s*<|/[/*]\**\s*@(?:ts-check|ts-nocheck|jsx\w*|flow)\b")
+#: comments that belong to the statement below them: a JSDoc block (in checked
+#: JavaScript it is the statement's type) and next-line directives of tools
+_BINDING = re.compile(
+    rb"/\*\*[^/]|.*(?:@ts-ignore|@ts-expect-error|eslint-disable-next-line|prettier-ignore"
+    rb"|biome-ignore|deno-lint-ignore|(?:istanbul|c8|v8) ignore)",
+    re.DOTALL,
+)
+
+
 def find_import_site(parsed: ParsedJS) -> ImportSite:
-    """Before the first statement that is not the hashbang, a comment or a directive."""
+    """Before the first statement that is not the hashbang, a comment or a directive,
+    but above a JSDoc block or a next-line directive right above that statement (the
+    import between them would take it over). Pragmas always stay ahead of the import."""
+    run: list[Node] = []  # comments on consecutive lines, each starting its line
     for child in parsed.root.children:
-        if child.type in ("hash_bang_line", "comment", "html_comment") or _is_directive(child):
+        if child.type in ("comment", "html_comment") and not _PRAGMA.match(child.text or b""):
+            line_start = parsed.lines.start(child.start_point.row)
+            if parsed.data[line_start : child.start_byte].strip():
+                run = []  # a trailing comment of the line above
+            elif run and child.start_point.row > run[-1].end_point.row + 1:
+                run = [child]
+            else:
+                run.append(child)
             continue
+        if child.type in ("hash_bang_line", "comment", "html_comment") or _is_directive(child):
+            run = []
+            continue
+        if run and child.start_point.row <= run[-1].end_point.row + 1:
+            for comment in run:
+                if _BINDING.match(comment.text or b""):
+                    return ImportSite(insert_at=comment.start_byte)
         return ImportSite(insert_at=child.start_byte)
     return ImportSite(insert_at=len(parsed.data))

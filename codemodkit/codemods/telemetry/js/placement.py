@@ -3,28 +3,37 @@
 Rule (README: "Where the JavaScript/TypeScript helper goes"), decided per project:
 
 * **A TypeScript program** (the nearest ``tsconfig.json`` above the file; ``extends``
-  followed) gets ``_telemetry_utils.ts`` in its *source root*: ``rootDir`` when set,
-  else the common folder of ``include`` (or ``files``), else the common folder of the
-  TypeScript sources below the config. Inside the source root it is part of the
-  program (no TS6059) and ``tsc`` compiles it into ``outDir`` beside the code. Its
-  JavaScript files (``allowJs``) use the same helper. When the program has
-  ``allowJs`` and ``noEmit`` (JavaScript checked by tsc but run as it is), the helper
-  is a ``.js`` file in the package's module syntax plus a ``_telemetry_utils.d.ts``.
+  followed) gets its helper in its *source root*: ``rootDir`` when set, else the
+  common folder of ``include`` (or ``files``), else the common folder of the sources
+  below the config. Inside the source root it is part of the program (no TS6059) and
+  ``tsc`` emits it into ``outDir`` beside the code. Without ``allowJs`` it is
+  ``_telemetry_utils.ts``; with ``allowJs`` it is ``_telemetry_utils.js`` (the JS
+  flavours start with ``// @ts-nocheck``), which tsc emits like any JavaScript file
+  and which also works where the JavaScript runs as it is (``noEmit``,
+  ``emitDeclarationOnly``). No ``.d.ts`` goes beside it: a ``.d.ts`` hides a ``.js``
+  reached through imports from tsc, which then never emits it.
 * **Plain JavaScript** gets ``_telemetry_utils.js`` in the module syntax of the
   nearest ``package.json`` (``"type": "module"`` -> ESM, else CommonJS), in the
   top-level folder of the package that holds the file (``src/``, ``lib/`` ...), or the
   package folder itself for files directly in it; beside the file when there is no
-  ``package.json``. A file whose own module system differs from its package's
-  (``.mjs`` in a CommonJS package, ``.cjs`` in an ESM one, ``import`` syntax in a
-  ``.js`` file of a CommonJS package, as bundlers read it) gets
-  ``_telemetry_utils.mjs`` / ``.cjs`` instead.
+  ``package.json``.
 
-A file's module system: ``.mjs``/``.mts`` ESM, ``.cjs``/``.cts`` CommonJS, otherwise
-its package's ``type``, and a ``.js`` file that uses ``import``/``export`` is ESM.
-ESM files import the helper with ``import * as _codemod_tel from "./rel/_telemetry_utils.js"``
-(TypeScript resolves the ``.js`` to the ``.ts``), CommonJS files with ``const
-_codemod_tel = require("./rel/_telemetry_utils.js")``; a CommonJS TypeScript file
-under ``verbatimModuleSyntax`` uses ``import _codemod_tel = require(...)``.
+Either way a file whose module system differs from that helper's (``.cjs``/``.cts`` in
+an ESM package, ``.mjs``/``.mts`` in a CommonJS one, ``import`` syntax in a ``.js`` file
+of a CommonJS package, as bundlers read it) gets ``_telemetry_utils.cjs``/``.mjs`` (or
+``.cts``/``.mts``) beside it instead: ``require()`` of an ES module works only from
+Node 20.19 on.
+
+A file's module system: ``.mjs``/``.mts`` ESM, ``.cjs``/``.cts`` CommonJS; in a
+TypeScript program whose ``module`` is ``node16``...``nodenext`` the package's
+``type``, under ``commonjs`` (or no ``module`` with an ES5 target) CommonJS, under any
+other ``module`` ESM; elsewhere the package's ``type``, and a ``.js`` file that uses
+``import``/``export`` is ESM. ESM files import the helper with ``import * as
+_codemod_tel from "./rel/_telemetry_utils.js"`` (TypeScript resolves the ``.js`` to the
+``.ts``), CommonJS JavaScript with ``const _codemod_tel = require(...)``, CommonJS
+TypeScript under ``verbatimModuleSyntax`` and ``.cts`` files with ``import _codemod_tel =
+require(...)``. A CommonJS TypeScript helper under ``verbatimModuleSyntax`` (which
+rejects ``export`` in CommonJS) is the ``"ts-cjs"`` flavour, ending in ``export =``.
 """
 
 from __future__ import annotations
@@ -37,25 +46,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .runtime import Flavor
 from .sites import HELPER_ALIAS, HELPER_MODULE
 
 __all__ = ["JsPlacement", "JsPlacementResolver", "import_statement", "read_jsonc"]
 
-Flavor = Literal["esm", "cjs", "ts", "dts"]
 Format = Literal["esm", "cjs"]
+#: how a TypeScript program decides a file's module system: by extension and
+#: package.json ("node": node16 ... nodenext), or the same for every file
+ModuleKind = Literal["node", "esm", "cjs"]
 
 _TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
 _SKIP_DIRS = frozenset({"node_modules", ".git", "dist", "build", "coverage", "out", "lib-cov"})
 _GLOB = re.compile(r"[*?\[{]")
 
 
 @dataclass(frozen=True)
 class JsPlacement:
-    #: the helper file, its flavor, and the declaration file ("dts") that goes with a
-    #: ``.js`` helper in a program that type-checks JavaScript
+    #: the helper file and its flavor
     helper: Path
     flavor: Flavor
-    declaration: Path | None
     #: the import or require statement the file gets
     statement: str
     #: path recorded in site keys (POSIX, relative to the project root)
@@ -103,8 +114,8 @@ class _TsProgram:
     config: Path
     source_root: Path
     allow_js: bool
-    no_emit: bool
     verbatim: bool
+    module: ModuleKind
 
 
 class JsPlacementResolver:
@@ -175,17 +186,22 @@ class JsPlacementResolver:
             for key in ("include", "files", "exclude"):
                 if key in data:
                     top[key] = (data[key], path.parent)
-        root = self._source_root(config, options, top)
+        allow_js = bool(options.get("allowJs"))
+        root = self._source_root(config, options, top, allow_js)
         return _TsProgram(
             config=config,
             source_root=root,
-            allow_js=bool(options.get("allowJs")),
-            no_emit=bool(options.get("noEmit")),
+            allow_js=allow_js,
             verbatim=bool(options.get("verbatimModuleSyntax")),
+            module=_module_kind(options),
         )
 
     def _source_root(
-        self, config: Path, options: dict[str, Any], top: dict[str, tuple[Any, Path]]
+        self,
+        config: Path,
+        options: dict[str, Any],
+        top: dict[str, tuple[Any, Path]],
+        allow_js: bool,
     ) -> Path:
         if isinstance(options.get("rootDir"), str):
             return Path(options["rootDir"])
@@ -199,7 +215,10 @@ class JsPlacementResolver:
         if folders:
             return Path(os.path.commonpath([str(f) for f in folders]))
         out = options.get("outDir")
-        return _common_source_folder(config.parent, Path(out) if isinstance(out, str) else None)
+        # with allowJs, JavaScript files are sources too (and count for tsc's root)
+        suffixes = _TS_SUFFIXES + _JS_SUFFIXES if allow_js else _TS_SUFFIXES
+        out_dir = Path(out) if isinstance(out, str) else None
+        return _common_source_folder(config.parent, out_dir, suffixes)
 
     # -- the decision ------------------------------------------------------------------
     def file_format(self, path: Path, package_format: Format, esm_syntax: bool) -> Format:
@@ -214,6 +233,19 @@ class JsPlacementResolver:
             return "cjs"
         return "esm" if esm_syntax else "cjs"
 
+    def program_format(self, program: _TsProgram, path: Path, esm_syntax: bool) -> Format:
+        """The module system of ``path`` in ``program``."""
+        if path.suffix in (".mjs", ".mts"):
+            return "esm"
+        if path.suffix in (".cjs", ".cts"):
+            return "cjs"
+        if program.module == "node":  # tsc decides as Node does
+            return self.package_type(self.package(path.parent))
+        if path.suffix in _TS_SUFFIXES:
+            return program.module
+        # JavaScript that tsc only checks or a bundler reads: its own syntax decides
+        return "esm" if esm_syntax else program.module
+
     def placement(self, path: Path, fallback_root: Path, esm_syntax: bool) -> JsPlacement:
         """Placement for the (absolute) file ``path``; ``esm_syntax``: does it have
         top-level ``import``/``export`` statements?"""
@@ -226,7 +258,6 @@ class JsPlacementResolver:
         except ValueError:
             relpath = path.name
         is_ts = path.suffix in _TS_SUFFIXES
-        file_format = self.file_format(path, package_format, esm_syntax)
         config = self.tsconfig(folder)
         program = self.program(config) if config is not None else None
         in_program = (
@@ -235,24 +266,9 @@ class JsPlacementResolver:
             and (program.source_root == folder or program.source_root in path.parents)
         )
         if program is not None and in_program:
-            if program.allow_js and program.no_emit:
-                # JavaScript run as it is, checked by tsc: a .js helper plus its types
-                helper = program.source_root / f"{HELPER_MODULE}.js"
-                flavor: Flavor = package_format
-                declaration: Path | None = program.source_root / f"{HELPER_MODULE}.d.ts"
-            else:
-                helper = program.source_root / f"{HELPER_MODULE}.ts"
-                flavor = "ts"
-                declaration = None
-            spec = _specifier(folder, program.source_root, f"{HELPER_MODULE}.js")
-            if path.suffix == ".cts" or (is_ts and file_format == "cjs" and program.verbatim):
-                statement = import_statement("import-require", spec)
-            elif is_ts or file_format == "esm":
-                statement = import_statement("import", spec)
-            else:
-                statement = import_statement("require", spec)
-            return JsPlacement(helper, flavor, declaration, statement, relpath)
+            return self._program_placement(program, path, esm_syntax, relpath)
         # Plain JavaScript (or TypeScript that no tsconfig covers).
+        file_format = self.file_format(path, package_format, esm_syntax)
         helper_dir = _top_folder(folder, package) if package is not None else folder
         if file_format == package_format:
             name = f"{HELPER_MODULE}.js"
@@ -270,7 +286,32 @@ class JsPlacementResolver:
             helper_flavor = file_format
             helper = helper_dir / name
             statement = import_statement("import" if file_format == "esm" else "require", spec)
-        return JsPlacement(helper, helper_flavor, None, statement, relpath)
+        return JsPlacement(helper, helper_flavor, statement, relpath)
+
+    def _program_placement(
+        self, program: _TsProgram, path: Path, esm_syntax: bool, relpath: str
+    ) -> JsPlacement:
+        root = program.source_root
+        # the helper's own module system: that of a .ts (or .js) file in the source root
+        home = self.program_format(program, root / f"{HELPER_MODULE}.ts", False)
+        file_format = self.program_format(program, path, esm_syntax)
+        language = "js" if program.allow_js else "ts"
+        # a file in the other module system gets a .cjs/.mjs (.cts/.mts) helper of its own
+        extension = "" if file_format == home else {"cjs": "c", "esm": "m"}[file_format]
+        helper = root / f"{HELPER_MODULE}.{extension}{language}"
+        spec = _specifier(path.parent, root, f"{HELPER_MODULE}.{extension}js")
+        flavor: Flavor
+        if language == "js":
+            flavor = file_format
+        else:  # verbatimModuleSyntax rejects `export` in a CommonJS TypeScript file
+            flavor = "ts-cjs" if file_format == "cjs" and program.verbatim else "ts"
+        kind: Literal["import", "require", "import-require"]
+        if path.suffix in _TS_SUFFIXES:
+            cjs_syntax = path.suffix == ".cts" or program.verbatim
+            kind = "import-require" if file_format == "cjs" and cjs_syntax else "import"
+        else:  # never a require() in a file written with import (tsc converts it)
+            kind = "import" if file_format == "esm" or esm_syntax else "require"
+        return JsPlacement(helper, flavor, import_statement(kind, spec), relpath)
 
 
 def _specifier(importer: Path, helper_dir: Path, name: str) -> str:
@@ -343,8 +384,21 @@ def _literal_folder(base: Path, pattern: str) -> Path:
     return (base.joinpath(*parts) if parts else base).resolve()
 
 
-def _common_source_folder(top: Path, out_dir: Path | None) -> Path:
-    """The common folder of the TypeScript sources below ``top`` (tsc's default root)."""
+def _module_kind(options: dict[str, Any]) -> ModuleKind:
+    module = str(options.get("module", "")).lower()
+    if module.startswith("node"):  # node16, node18, node20, nodenext
+        return "node"
+    if module in ("commonjs", "amd", "umd", "system"):
+        return "cjs"
+    if module:  # es2015 ... esnext, preserve
+        return "esm"
+    # tsc's default module is commonjs for an ES3/ES5 target (its default) and es2015 else
+    target = str(options.get("target", "es5")).lower()
+    return "cjs" if target in ("es3", "es5") else "esm"
+
+
+def _common_source_folder(top: Path, out_dir: Path | None, suffixes: tuple[str, ...]) -> Path:
+    """The common folder of the sources below ``top`` (tsc's default root)."""
     folders: list[str] = []
     for current, dirs, files in os.walk(top):
         here = Path(current)
@@ -353,7 +407,7 @@ def _common_source_folder(top: Path, out_dir: Path | None) -> Path:
             for d in dirs
             if d not in _SKIP_DIRS and not d.startswith(".") and (here / d) != out_dir
         ]
-        if any(f.endswith(_TS_SUFFIXES) and not _is_declaration(f) for f in files):
+        if any(f.endswith(suffixes) and not _is_declaration(f) for f in files):
             folders.append(current)
     return Path(os.path.commonpath(folders)) if folders else top
 

@@ -9,8 +9,10 @@ are derived). Instrumented code imports the helper as a namespace named
 * ``"cjs"`` - JavaScript, CommonJS (``const _codemod_tel = require("./_telemetry_utils.js")``);
 * ``"ts"`` - TypeScript in ES module syntax, for projects compiled by ``tsc`` (which
   turns it into CommonJS where the project compiles to CommonJS);
-* ``"dts"`` - declarations for either JavaScript flavour, written beside it as
-  ``_telemetry_utils.d.ts`` when TypeScript code imports the ``.js`` helper;
+* ``"dts"`` - declarations for either JavaScript flavour, for a project that wants the
+  ``.js`` helper typed without ``allowJs`` (placement never writes it: a ``.d.ts``
+  beside the ``.js`` keeps tsc from emitting it, and with ``allowJs`` the ``.js``
+  alone type-checks);
 * ``"ts-cjs"`` - TypeScript with ``export =``, for CommonJS output under
   ``verbatimModuleSyntax`` (which rejects ``export`` there); imported with
   ``import _codemod_tel = require("./_telemetry_utils.js")``.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from conftest import run_codemod
-
-from .node_support import run_node, run_tsc
+from js_support import NodeTools, run_node, run_tsc
 
 ESM_APP = {
     "package.json": json.dumps({"type": "module"}),
@@ -78,7 +78,18 @@ def _snapshot(root: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_javascript_project_round_trip(tmp_path: Path) -> None:
+def _run(main: Path, cwd: Path) -> tuple[str, dict[tuple[str, str], dict[str, Any]]]:
+    """Run ``main`` with the real helper; its output and JSON lines by (type, name)."""
+    telemetry = cwd.parent / f"{cwd.name}-telemetry.jsonl"  # outside the project
+    done = run_node(main, cwd, {"CODEMOD_TELEMETRY_FILE": str(telemetry)})
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    lines = [json.loads(line) for line in telemetry.read_text(encoding="utf-8").splitlines()]
+    # loops by their function, functions and variables by their own name
+    by_name = {(line["type"], line.get("name", line.get("function"))): line for line in lines}
+    return done.stdout, by_name
+
+
+def test_javascript_project_round_trip(tmp_path: Path, node_tools: NodeTools) -> None:
     before = _write(tmp_path, ESM_APP)
     done = run_codemod("telemetry", "-v", str(tmp_path))
     assert done.returncode == 0, done.stderr
@@ -96,8 +107,18 @@ def test_javascript_project_round_trip(tmp_path: Path) -> None:
         "node_modules/dep/index.js",
     ):
         assert after[tmp_path / untouched] == before[tmp_path / untouched]
-    runs = run_node([tmp_path / "src/app/main.js"], tmp_path)
-    assert runs[str(tmp_path / "src/app/main.js")] == ["12"]
+    stdout, lines = _run(tmp_path / "src/app/main.js", tmp_path)
+    assert stdout == "12\n"
+    total, run = lines[("function", "total")], lines[("function", "run")]
+    assert (total["file"], total["line"], total["calls"], total["errors"]) == (
+        "src/math.js",
+        1,
+        1,
+        0,
+    )
+    assert (run["file"], run["line"], run["calls"]) == ("src/app/main.js", 3, 1)
+    loop = lines[("loop", "total")]
+    assert (loop["line"], loop["runs"], loop["iterations"]) == (3, 1, 3)
 
     again = run_codemod("telemetry", "--check", str(tmp_path))
     assert again.returncode == 0, again.stdout + again.stderr
@@ -107,19 +128,26 @@ def test_javascript_project_round_trip(tmp_path: Path) -> None:
     assert _snapshot(tmp_path) == before
 
 
-def test_typescript_project_compiles_and_runs(tmp_path: Path) -> None:
+def test_typescript_project_compiles_and_runs(tmp_path: Path, node_tools: NodeTools) -> None:
     before = _write(tmp_path, TS_APP)
     done = run_codemod("telemetry", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "src/_telemetry_utils.ts").is_file()
-    compiled = run_tsc(tmp_path)
+    compiled = run_tsc(tmp_path, tools=node_tools)
     assert compiled.returncode == 0, compiled.stdout
     assert (tmp_path / "dist/_telemetry_utils.js").is_file()
-    runs = run_node([tmp_path / "dist/index.js"], tmp_path)
-    assert runs[str(tmp_path / "dist/index.js")] == ["2"]
-    telemetry = runs["__telemetry__"]
-    assert isinstance(telemetry, dict)
-    assert telemetry["enter"] == {"src/stats/mean.ts:1:mean": 1}
+    stdout, lines = _run(tmp_path / "dist/index.js", tmp_path)
+    assert stdout == "2\n"
+    mean = lines[("function", "mean")]
+    assert (mean["file"], mean["line"], mean["calls"], mean["errors"]) == (
+        "src/stats/mean.ts",
+        1,
+        1,
+        0,
+    )
+    assert lines[("loop", "mean")]["iterations"] == 3
+    assert lines[("variable", "count")]["samples"] == ["3"]
+    assert set(lines) == {("function", "mean"), ("loop", "mean"), ("variable", "count")}
 
     shutil.rmtree(tmp_path / "dist")
     removed = run_codemod("telemetry", "--remove", str(tmp_path))

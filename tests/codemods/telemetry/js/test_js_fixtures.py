@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from codemodkit.codemods.telemetry.js.codemod import instrument_text, skipped_notes, strip_text
+from codemodkit.codemods.telemetry.js.layout import IMPORT_COMMENT
 from codemodkit.parsers.javascript import dialect_for, parse_js
 
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "js" / "telemetry"
@@ -120,3 +121,40 @@ def test_class_skip_reasons() -> None:
         55: "nothing after super()",
         61: "derived constructor without a root-level super() call",
     }
+
+
+IMPORT = f'const _codemod_tel = require("./_telemetry_utils.js"); {IMPORT_COMMENT}'
+FUNCTION = "function f(n) {\n  return n;\n}\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # a header comment with a blank line: the import goes below it
+        ("// Tools.\n\n", "// Tools.\n\nIMPORT\n"),
+        # a comment on the line above, no blank: still the file's header
+        ("// Tools.\n", "// Tools.\nIMPORT\n"),
+        # a JSDoc block is the function's (its type, in checked JavaScript)
+        ("/** @param {number} n */\n", "IMPORT\n/** @param {number} n */\n"),
+        ("// Tools.\n/**\n * Doc.\n */\n", "// Tools.\nIMPORT\n/**\n * Doc.\n */\n"),
+        # a next-line directive keeps its line, and the comments between go with it
+        (
+            "// @ts-expect-error: untyped\n// why\n",
+            "IMPORT\n// @ts-expect-error: untyped\n// why\n",
+        ),
+        ("// eslint-disable-next-line\n", "IMPORT\n// eslint-disable-next-line\n"),
+        # pragmas must lead the file
+        (
+            "// @ts-check\n/** @param {number} n */\n",
+            "// @ts-check\nIMPORT\n/** @param {number} n */\n",
+        ),
+        ('"use strict";\n/** Doc. */\n', '"use strict";\nIMPORT\n/** Doc. */\n'),
+        # a JSDoc block separated by a blank line documents nothing below
+        ("/** File. */\n\n", "/** File. */\n\nIMPORT\n"),
+    ],
+)
+def test_import_keeps_comments_with_their_statement(before: str, after: str) -> None:
+    produced = instrument_text(before + FUNCTION, module="cjs")
+    head = produced[: produced.index("function f")]
+    assert head.replace(IMPORT, "IMPORT") == after
+    assert strip_text(produced) == before + FUNCTION

@@ -1,27 +1,32 @@
 """Original and instrumented JavaScript fixtures run under Node with equal results.
 
-Every runnable fixture (``.js``, ``.mjs``, ``.cjs``) runs twice - as written and as
-instrumented in its ``.output`` file - in a single Node process, each in a package
-whose ``type`` matches the module system the codemod chose for it, beside the helper
-of that flavor. What they log must be identical, and the helper must have seen every
-file's functions.
+Every runnable fixture (``.js``, ``.mjs``, ``.cjs``, and ``.jsx`` compiled by the
+pinned TypeScript) runs twice - as written and as instrumented in its ``.output`` file
+- in a single Node process, each in a package whose ``type`` matches the module system
+the codemod chose for it, beside the real helper of that flavor. What they log must be
+identical, and the helper's JSON lines must hold, per site, exactly the calls, errors,
+loop runs and variable samples that V8 saw the instrumented code report.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from js_support import NodeTools
 
 from codemodkit.codemods.telemetry.js.runtime import helper_source
 
-from .node_support import run_node
+from .drive import Driven, drive, expected, recorded
 
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "js" / "telemetry"
-CASES = sorted(p.name for p in FIXTURES.glob("*.input.*") if p.suffix in (".js", ".mjs", ".cjs"))
+CASES = sorted(
+    p.name for p in FIXTURES.glob("*.input.*") if p.suffix in (".js", ".mjs", ".cjs", ".jsx")
+)
+# What the .jsx fixture imports (JSX itself goes through the driver's React stub).
+H_MODULE = "export const h = (tag, props) => ({ tag, props });\n"
 
 
 def _module_system(name: str) -> str:
@@ -29,8 +34,13 @@ def _module_system(name: str) -> str:
     return "esm" if "import * as _codemod_tel" in output else "cjs"
 
 
+def _target(top: Path, variant: str, name: str) -> Path:
+    case, _, ext = name.partition(".input.")
+    return top / variant / _module_system(name) / f"{case}.{ext}"
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def runs(node_tools: NodeTools, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Driven]:
     top = tmp_path_factory.mktemp("node")
     files: list[Path] = []
     for variant in ("original", "instrumented"):
@@ -39,42 +49,33 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
             folder.mkdir(parents=True)
             kind = "module" if system == "esm" else "commonjs"
             (folder / "package.json").write_text(json.dumps({"type": kind}))
+            if system == "esm":
+                (folder / "h.js").write_text(H_MODULE)
             if variant == "instrumented":
                 (folder / "_telemetry_utils.js").write_bytes(helper_source(system))  # type: ignore[arg-type]
     for name in CASES:
-        system = _module_system(name)
-        case, _, ext = name.partition(".input.")
         for variant, source in (
             ("original", name),
             ("instrumented", name.replace(".input.", ".output.")),
         ):
-            target = top / variant / system / f"{case}.{ext}"
+            target = _target(top, variant, name)
             shutil.copyfile(FIXTURES / source, target)
             files.append(target)
-    yield run_node(files, top)
-
-
-def _logs(runs: dict[str, object], variant: str, name: str) -> list[str]:
-    case, _, ext = name.partition(".input.")
-    (found,) = [
-        v for k, v in runs.items() if k.endswith(f"/{variant}/{_module_system(name)}/{case}.{ext}")
-    ]
-    assert isinstance(found, list)
-    return found
+    return top, drive(files, top, node_tools)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_same_results(runs: dict[str, object], name: str) -> None:
-    original = _logs(runs, "original", name)
+def test_same_results(runs: tuple[Path, Driven], name: str) -> None:
+    top, driven = runs
+    original = driven.logs[str(_target(top, "original", name))]
     assert original and not any(line.startswith("THROW") for line in original)
-    assert _logs(runs, "instrumented", name) == original
+    assert driven.logs[str(_target(top, "instrumented", name))] == original
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_functions_were_recorded(runs: dict[str, object], name: str) -> None:
-    telemetry = runs["__telemetry__"]
-    assert isinstance(telemetry, dict)
+def test_the_helper_recorded_what_ran(runs: tuple[Path, Driven], name: str) -> None:
+    top, driven = runs
     case, _, ext = name.partition(".input.")
-    entered = [site for site in telemetry["enter"] if site.startswith(f"{case}.{ext}:")]
-    left = [site for site in telemetry["leave"] if site.startswith(f"{case}.{ext}:")]
-    assert entered and sorted(entered) == sorted(left)
+    want = expected(driven.counts[str(_target(top, "instrumented", name))])
+    assert any(key[0] == "calls" for key in want), "the fixture called no function"
+    assert recorded(driven.lines, [f"{case}.{ext}"]) == want
