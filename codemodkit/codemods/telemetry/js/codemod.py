@@ -18,12 +18,13 @@ from codemodkit.codemods.base import (
     Verdict,
 )
 from codemodkit.codemods.prompting import load_prompt
-from codemodkit.edits import apply_edits
+from codemodkit.edits import apply_insertions
 from codemodkit.llm.base import Prompt
 from codemodkit.parsers.javascript import (
     Dialect,
     JSParseError,
     ParsedJS,
+    check_parses,
     dialect_for,
     language,
     parse_js,
@@ -267,11 +268,11 @@ class JsTelemetry:
             accepted.append((site, self.snippet(site, relpath, answer)))
             counts[_kind(site)] += 1
         edits = layout(state.facts, accepted, state.import_site, state.placement.statement)
-        new_data = apply_edits(state.facts.data, edits)
+        new_data = apply_insertions(state.facts.data, edits)
         new_text = new_data.decode("utf-8")
         if new_data != state.facts.data:
             try:
-                parse_js(new_text, state.dialect)
+                check_parses(new_data, state.dialect)
             except JSParseError as exc:
                 return FileOutcome(
                     "failed", f"instrumented code would not parse ({exc}); left untouched"
@@ -318,7 +319,7 @@ def instrument_text(
     accepted = [(site, template_snippet(site, relpath)) for site in plan.sites()]
     statement = _statement(suffix, uses_esm_syntax(parsed), module)
     edits = layout(js_facts, accepted, find_import_site(parsed), statement)
-    return apply_edits(parsed.data, edits).decode("utf-8")
+    return apply_insertions(parsed.data, edits).decode("utf-8")
 
 
 def strip_text(text: str, suffix: str = ".js") -> str:
