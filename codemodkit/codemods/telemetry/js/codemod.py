@@ -32,7 +32,7 @@ from codemodkit.parsers.javascript import (
 from codemodkit.sourcefile import DecodedSource
 
 from .answers import ANSWER_SCHEMA, judge_answer, parse_answer
-from .collect import collect, facts, find_import_site
+from .collect import analyse, collect, find_import_site
 from .layout import layout
 from .placement import JsPlacement, JsPlacementResolver, import_statement
 from .runtime import HELPER_MARKER, helper_source
@@ -177,8 +177,7 @@ class JsTelemetry:
                 counts=counts,
                 releases=helper_files(placement),
             )
-        js_facts = facts(parsed)
-        plan = collect(parsed, placement.relpath, js_facts)
+        js_facts, plan = analyse(parsed, placement.relpath)
         sites = tuple(plan.sites())
         requests = [self._request(context, placement, parsed, site) for site in sites]
         state = _State(
@@ -314,8 +313,7 @@ def instrument_text(
     parsed = parse_js(text, dialect)
     if has_instrumentation(text):
         parsed = parse_js(strip(parsed).text, dialect)
-    js_facts = facts(parsed)
-    plan = collect(parsed, relpath, js_facts)
+    js_facts, plan = analyse(parsed, relpath)
     accepted = [(site, template_snippet(site, relpath)) for site in plan.sites()]
     statement = _statement(suffix, uses_esm_syntax(parsed), module)
     edits = layout(js_facts, accepted, find_import_site(parsed), statement)
