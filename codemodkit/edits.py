@@ -4,6 +4,10 @@ An edit replaces ``[start, end)`` of the original with ``text``; an insertion ha
 ``start == end``. Edits are applied in order of position; several insertions at one
 offset keep the order of their ``key``. Overlapping edits are a bug in the caller and
 raise, so a file is never written with two snippets fighting over the same bytes.
+
+A codemod that only inserts, and inserts a lot (one indentation unit per re-indented
+line), can hand ``apply_insertions`` plain tuples instead: the same splice, without an
+object per insertion.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["Edit", "OverlapError", "apply_edits", "utf8_offsets"]
+__all__ = ["Edit", "Insertion", "OverlapError", "apply_edits", "apply_insertions", "utf8_offsets"]
 
 T = TypeVar("T", str, bytes)
+#: ``(offset, phase, rank, seq, text)``: ``text`` goes in at ``offset``; insertions
+#: that share an offset are ordered by ``(phase, rank, seq)``, which must be unique
+Insertion = tuple[int, int, float, int, T]
 
 
 class OverlapError(ValueError):
@@ -52,6 +59,23 @@ def apply_edits(source: T, edits: Iterable[Edit[T]]) -> T:
         pieces.append(edit.text)
         cursor = edit.end
     pieces.append(source[cursor:])
+    return source[:0].join(pieces)
+
+
+def apply_insertions(source: T, insertions: Iterable[Insertion[T]]) -> T:
+    """``source`` with every insertion made; the result of ``apply_edits`` with
+    ``Edit(offset, offset, text, key)`` for each, in one sort and one join."""
+    ordered = sorted(insertions)  # unique keys: the texts are never compared
+    if not ordered:
+        return source
+    offsets: list[int] = [item[0] for item in ordered]
+    if offsets[0] < 0 or offsets[-1] > len(source):
+        raise OverlapError(f"an insertion at {offsets[0]} or {offsets[-1]} is out of range")
+    # The source between consecutive offsets, interleaved with the inserted texts.
+    pieces: list[T] = [source[:0]] * (2 * len(ordered) + 1)
+    ends: list[int | None] = [*offsets, None]
+    pieces[0::2] = map(source.__getitem__, map(slice, [0, *offsets], ends))
+    pieces[1::2] = [item[4] for item in ordered]
     return source[:0].join(pieces)
 
 

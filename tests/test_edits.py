@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codemodkit.edits import Edit, OverlapError, apply_edits, utf8_offsets
+from codemodkit.edits import (
+    Edit,
+    Insertion,
+    OverlapError,
+    apply_edits,
+    apply_insertions,
+    utf8_offsets,
+)
 
 
 def test_edits_apply_in_position_order_whatever_the_input_order() -> None:
@@ -50,6 +57,36 @@ def test_text_outside_edits_is_untouched(case: tuple[str, list[Edit[str]]]) -> N
         expected += text[cursor : edit.start] + edit.text
         cursor = edit.end
     assert result == expected + text[cursor:]
+
+
+@st.composite
+def text_and_insertions(draw: st.DrawFn) -> tuple[str, list[Insertion[str]]]:
+    text = draw(st.text(max_size=40))
+    insertions: list[Insertion[str]] = []
+    for seq in range(draw(st.integers(0, 10))):
+        at = draw(st.integers(0, len(text)))
+        phase = draw(st.integers(0, 2))
+        rank = draw(st.sampled_from([0, -1, 0.5, 2]))
+        insertions.append((at, phase, rank, seq, draw(st.text(max_size=5))))
+    return text, insertions
+
+
+@given(text_and_insertions())
+def test_insertions_splice_like_the_equivalent_edits(
+    case: tuple[str, list[Insertion[str]]],
+) -> None:
+    text, insertions = case
+    edits = [Edit(at, at, new, key=(phase, rank, seq)) for at, phase, rank, seq, new in insertions]
+    assert apply_insertions(text, insertions) == apply_edits(text, edits)
+    if text.isascii():  # character offsets are byte offsets
+        encoded = [(*i[:4], i[4].encode()) for i in insertions]
+        assert apply_insertions(text.encode(), encoded) == apply_edits(text, edits).encode()
+
+
+def test_insertions_past_the_end_are_refused() -> None:
+    assert apply_insertions(b"ab", []) == b"ab"
+    with pytest.raises(OverlapError):
+        apply_insertions(b"ab", [(3, 0, 0, 0, b"x")])
 
 
 @given(st.text(), st.data())

@@ -17,7 +17,6 @@ from codemodkit.llm.base import Prompt
 from codemodkit.sourcefile import DecodedSource
 
 from .js.codemod import JsTelemetry
-from .python.codemod import PythonTelemetry
 from .python.placement import helper_users
 from .python.sites import HELPER_ALIAS, HELPER_MODULE
 
@@ -61,23 +60,35 @@ class TelemetryCodemod:
 
     name = "telemetry"
 
+    languages = frozenset({"python", "javascript", "typescript"})
+
     def __init__(self, remove: bool = False, include_generated: bool = False) -> None:
-        self.by_language: dict[str, Codemod] = {
-            "python": PythonTelemetry(remove=remove, include_generated=include_generated),
-        }
+        self.remove = remove
+        self.include_generated = include_generated
         js = JsTelemetry(remove=remove, include_generated=include_generated)
-        self.by_language["javascript"] = js
-        self.by_language["typescript"] = js
-        self.languages = frozenset(self.by_language)
+        self.by_language: dict[str, Codemod] = {"javascript": js, "typescript": js}
+
+    def _for(self, language: str) -> Codemod:
+        codemod = self.by_language.get(language)
+        if codemod is None and language == "python":
+            # libcst takes about a third of the command's start-up: a run without
+            # Python files never imports it (a worker process imports it on demand).
+            from .python.codemod import PythonTelemetry
+
+            codemod = PythonTelemetry(remove=self.remove, include_generated=self.include_generated)
+            self.by_language[language] = codemod
+        if codemod is None:
+            raise KeyError(language)
+        return codemod
 
     def prepare(self, context: FileContext, source: DecodedSource) -> Prepared | FileOutcome:
-        return self.by_language[context.language].prepare(context, source)
+        return self._for(context.language).prepare(context, source)
 
     def prompt(self, request: EditRequest) -> Prompt:
-        return self.by_language[request.language].prompt(request)
+        return self._for(request.language).prompt(request)
 
     def judge(self, request: EditRequest, answer: str) -> Verdict:
-        return self.by_language[request.language].judge(request, answer)
+        return self._for(request.language).judge(request, answer)
 
     def finish(self, prepared: Prepared, answers: Mapping[str, str]) -> FileOutcome:
-        return self.by_language[prepared.context.language].finish(prepared, answers)
+        return self._for(prepared.context.language).finish(prepared, answers)

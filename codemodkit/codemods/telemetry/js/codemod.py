@@ -18,12 +18,13 @@ from codemodkit.codemods.base import (
     Verdict,
 )
 from codemodkit.codemods.prompting import load_prompt
-from codemodkit.edits import apply_edits
+from codemodkit.edits import apply_insertions
 from codemodkit.llm.base import Prompt
 from codemodkit.parsers.javascript import (
     Dialect,
     JSParseError,
     ParsedJS,
+    check_parses,
     dialect_for,
     language,
     parse_js,
@@ -31,7 +32,7 @@ from codemodkit.parsers.javascript import (
 from codemodkit.sourcefile import DecodedSource
 
 from .answers import ANSWER_SCHEMA, judge_answer, parse_answer
-from .collect import collect, facts, find_import_site
+from .collect import analyse, collect, find_import_site
 from .layout import layout
 from .placement import JsPlacement, JsPlacementResolver, import_statement
 from .runtime import HELPER_MARKER, helper_source
@@ -173,8 +174,7 @@ class JsTelemetry:
                 counts=counts,
                 releases=helper_files(placement),
             )
-        js_facts = facts(parsed)
-        plan = collect(parsed, placement.relpath, js_facts)
+        js_facts, plan = analyse(parsed, placement.relpath)
         sites = tuple(plan.sites())
         requests = [self._request(context, placement, parsed, site) for site in sites]
         state = _State(
@@ -264,11 +264,11 @@ class JsTelemetry:
             accepted.append((site, self.snippet(site, relpath, answer)))
             counts[_kind(site)] += 1
         edits = layout(state.facts, accepted, state.import_site, state.placement.statement)
-        new_data = apply_edits(state.facts.data, edits)
+        new_data = apply_insertions(state.facts.data, edits)
         new_text = new_data.decode("utf-8")
         if new_data != state.facts.data:
             try:
-                parse_js(new_text, state.dialect)
+                check_parses(new_data, state.dialect)
             except JSParseError as exc:
                 return FileOutcome(
                     "failed", f"instrumented code would not parse ({exc}); left untouched"
@@ -310,12 +310,11 @@ def instrument_text(
     parsed = parse_js(text, dialect)
     if has_instrumentation(text):
         parsed = parse_js(strip(parsed).text, dialect)
-    js_facts = facts(parsed)
-    plan = collect(parsed, relpath, js_facts)
+    js_facts, plan = analyse(parsed, relpath)
     accepted = [(site, template_snippet(site, relpath)) for site in plan.sites()]
     statement = _statement(suffix, uses_esm_syntax(parsed), module)
     edits = layout(js_facts, accepted, find_import_site(parsed), statement)
-    return apply_edits(parsed.data, edits).decode("utf-8")
+    return apply_insertions(parsed.data, edits).decode("utf-8")
 
 
 def strip_text(text: str, suffix: str = ".js") -> str:

@@ -19,9 +19,10 @@ opening code of outer sites, then indentation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
-from codemodkit.edits import Edit
+from codemodkit.edits import Insertion
 from codemodkit.parsers.javascript import ByteLines
 
 from .sites import (
@@ -47,6 +48,20 @@ def _b(text: str) -> bytes:
     return text.encode("utf-8")
 
 
+_INDENTABLE: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _indentable(prefix: bytes) -> re.Pattern[bytes]:
+    """Line starts followed by ``prefix`` and something that is not blank: a character
+    other than space, tab and the line end (``\n``, or ``\r\n``; a lone ``\r`` is
+    content, as in ``ByteLines.text``)."""
+    pattern = _INDENTABLE.get(prefix)
+    if pattern is None:
+        body = re.escape(prefix) + rb"(?=[ \t]*(?:[^ \t\r\n]|\r(?!\n)))"
+        pattern = _INDENTABLE[prefix] = re.compile(rb"^" + body, re.MULTILINE)
+    return pattern
+
+
 class _Layout:
     def __init__(self, facts: JsFacts, sites: Sequence[Site]) -> None:
         self.facts = facts
@@ -56,7 +71,9 @@ class _Layout:
         for site in sites:
             if isinstance(site, (FunctionSite, LoopSite)) and site.region is not None:
                 self.regions[site.id] = site.region
-        self.edits: list[Edit[bytes]] = []
+        #: ``(offset, phase, rank, seq, text)``: sorted, the order ``apply_insertions``
+        #: splices them in (plain tuples: a long file gets hundreds of thousands)
+        self.edits: list[Insertion[bytes]] = []
 
     def indent(self, prefix: bytes, wraps: Iterable[str], row: int) -> bytes:
         """``prefix`` (of line ``row``) as it reads once enclosing regions are indented."""
@@ -80,19 +97,29 @@ class _Layout:
         return b"".join(prefix + _b(s) + self.nl for s in statements)
 
     def insert(self, at: int, text: bytes, phase: int, rank: float) -> None:
-        self.edits.append(Edit(at, at, text, key=(phase, rank, len(self.edits))))
+        self.edits.append((at, phase, rank, len(self.edits), text))
 
     def indent_regions(self) -> None:
+        """One unit after the region's prefix on each of its lines that starts with the
+        prefix, is not blank and is not protected; found by a regular expression over
+        the region's bytes rather than line by line."""
         lines = self.lines
-        protected = self.facts.protected
+        data = self.facts.data
+        protected = {lines.start(row) for row in self.facts.protected}
+        edits = self.edits
         for region in self.regions.values():
             width = len(region.prefix)
-            for row in range(region.first, region.last + 1):
-                if row in protected:
-                    continue
-                content = lines.text(row)
-                if content.startswith(region.prefix) and content.strip(b" \t"):
-                    self.insert(lines.start(row) + width, region.unit, _INDENT, 0)
+            unit = region.unit
+            # Indentation sorts after everything else at its offset; among itself, by
+            # region (outer first), as when each got the next sequence number.
+            seq = len(edits)
+            found = _indentable(region.prefix).finditer(
+                data, lines.start(region.first), lines.end(region.last)
+            )
+            starts = (m.start() for m in found)
+            if protected:
+                starts = (start for start in starts if start not in protected)
+            edits.extend((start + width, _INDENT, 0, seq, unit) for start in starts)
 
     # -- the sites ---------------------------------------------------------------------
     def function(self, site: FunctionSite, snippet: JsSnippet) -> None:
@@ -177,21 +204,21 @@ class _Layout:
         rank = -(len(site.ancestors) + 1)
         self.insert(site.end_at, self.lines_of(prefix, snippet.after), _AFTER, rank)
 
-    def finish(self) -> list[Edit[bytes]]:
+    def finish(self) -> list[Insertion[bytes]]:
         """Fold insertions at the end of a file that lacks a final newline: the newline
         they would end with goes first instead."""
         data = self.facts.data
         end = len(data)
         if not data or data.endswith(b"\n"):
             return self.edits
-        at_end = sorted((e for e in self.edits if e.start == end), key=lambda e: e.key)
+        at_end = sorted(e for e in self.edits if e[0] == end)
         if not at_end:
             return self.edits
-        merged = b"".join(e.text for e in at_end)
+        merged = b"".join(e[4] for e in at_end)
         if merged.endswith(self.nl):
             merged = self.nl + merged[: -len(self.nl)]
-        rest = [e for e in self.edits if e.start != end]
-        return [*rest, Edit(end, end, merged, key=(_AFTER, 0, 0))]
+        rest = [e for e in self.edits if e[0] != end]
+        return [*rest, (end, _AFTER, 0, 0, merged)]
 
 
 def layout(
@@ -199,8 +226,9 @@ def layout(
     accepted: Sequence[tuple[Site, JsSnippet]],
     import_site: ImportSite | None,
     import_statement: str,
-) -> list[Edit[bytes]]:
-    """Edits that instrument ``facts.data`` with the accepted snippets."""
+) -> list[Insertion[bytes]]:
+    """Insertions (for ``apply_insertions``) that instrument ``facts.data`` with the
+    accepted snippets."""
     plan = _Layout(facts, [site for site, _ in accepted])
     if import_site is not None and accepted:
         line = _b(f"{import_statement} {IMPORT_COMMENT}") + plan.nl

@@ -1,0 +1,189 @@
+"""Throughput: `codemod telemetry --dry-run` on TypeScript vs tree-sitter's bare parse.
+
+Fetches TypeScript packages that ship their sources (``npm pack``) into
+``benchmarks/work/`` (git-ignored; reused by later runs), picks their ``src/`` files
+the way the command's discovery does (no tests, no ``.d.ts``), and leaves out files
+that neither side would really work on: files the codemod skips as minified or
+generated output, and files tree-sitter's grammar rejects (both sides stop after one
+parse there). Then, in the same run and over the same files:
+
+* bare parse: read the bytes and ``parser.parse`` them, with the grammar that
+  ``codemodkit.parsers.javascript`` picks per extension - in this process (``-j 1``)
+  and in a pool of N processes (``-j N``);
+* end to end: the real CLI in a subprocess, ``python -m codemodkit telemetry
+  --dry-run --include-generated --no-gitignore --max-file-size 100MB -j N
+  FILES...``, diff to
+  /dev/null, template provider - interpreter start and imports included.
+
+Each run prints files/s, MB/s and "end to end is X % of the bare parse rate" for
+every job count (target >= 50 %). Run it as ``python benchmarks/ts_throughput.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import tree_sitter
+
+from codemodkit.codemods.telemetry.js.codemod import skip_reason
+from codemodkit.discovery import DiscoveryOptions, discover
+from codemodkit.parsers.javascript import Dialect, dialect_for, language
+
+#: npm packages that ship their TypeScript sources in ``src/``
+PACKAGES = ("rxjs@7.8.2", "zod@4.6.7")
+WORK = Path(__file__).resolve().parent / "work"
+MB = 1_000_000
+
+
+def fetch(spec: str, work: Path) -> Path:
+    """The ``src/`` folder of ``spec``, unpacked under ``work`` (fetched once)."""
+    folder = work / spec.replace("/", "__").replace("@", "-")
+    src = folder / "package" / "src"
+    if src.is_dir():
+        return src
+    work.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["npm", "pack", spec, "--silent", "--pack-destination", str(work)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    tarball = work / done.stdout.strip().splitlines()[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(folder, filter="data")
+    tarball.unlink()
+    return src
+
+
+@dataclass(frozen=True)
+class Corpus:
+    files: list[Path]
+    size: int
+    left_out: dict[str, int]
+
+
+_PARSERS: dict[Dialect, tree_sitter.Parser] = {}
+
+
+def bare_parse(path: Path) -> tuple[int, bool]:
+    """Read and parse one file; its size, and whether its tree has errors."""
+    dialect = dialect_for(path.suffix)
+    parser = _PARSERS.get(dialect)
+    if parser is None:
+        parser = _PARSERS[dialect] = tree_sitter.Parser(language(dialect))
+    data = path.read_bytes()
+    return len(data), parser.parse(data).root_node.has_error
+
+
+def corpus(sources: Sequence[Path]) -> Corpus:
+    # benchmarks/work/ is git-ignored, so discovery must not honour .gitignore here.
+    options = DiscoveryOptions(languages=frozenset({"typescript"}), respect_gitignore=False)
+    found = discover(sources, options)
+    files: list[Path] = []
+    size = 0
+    left_out = {"minified or generated": 0, "grammar rejects": 0}
+    for candidate in found.candidates:
+        path = candidate.path
+        if skip_reason(path.read_text("utf-8")) is not None:
+            left_out["minified or generated"] += 1
+            continue
+        length, has_error = bare_parse(path)
+        if has_error:
+            left_out["grammar rejects"] += 1
+            continue
+        files.append(path)
+        size += length
+    if not files:
+        raise SystemExit(f"no TypeScript files found under {', '.join(map(str, sources))}")
+    return Corpus(files, size, left_out)
+
+
+def _parse_batch(paths: list[Path]) -> int:
+    return sum(bare_parse(path)[0] for path in paths)
+
+
+def time_bare(files: list[Path], jobs: int) -> float:
+    started = time.perf_counter()
+    if jobs <= 1:
+        for path in files:
+            bare_parse(path)
+    else:
+        # Batches like the runner's chunks: one task per process start is not the point.
+        batches = [files[i :: jobs * 8] for i in range(jobs * 8)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(_parse_batch, batches))
+    return time.perf_counter() - started
+
+
+def time_cli(files: list[Path], jobs: int) -> tuple[float, str]:
+    command = [
+        sys.executable, "-m", "codemodkit", "telemetry", "--dry-run", "--include-generated",
+        "--no-gitignore", "--max-file-size", "100MB", "-j", str(jobs), *map(str, files),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    summary = next(
+        (line for line in done.stderr.splitlines() if line.startswith("codemod telemetry:")),
+        done.stderr.strip()[-300:],
+    )
+    return seconds, summary.split(": ", 1)[-1]
+
+
+def rate(files: int, size: int, seconds: float) -> str:
+    per_second = f"{files / seconds:.0f} files/s, {size / MB / seconds:.2f} MB/s"
+    return f"{files} files in {seconds:.2f}s = {per_second}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "-j", "--jobs", type=int, action="append", help="job counts to compare (default: 1 and 2)"
+    )
+    parser.add_argument("--package", action="append", help=f"npm specs (default: {PACKAGES})")
+    parser.add_argument("--work", type=Path, default=WORK, help="cache folder for the packages")
+    args = parser.parse_args()
+    jobs_list: list[int] = args.jobs or [1, 2]
+    packages: list[str] = args.package or list(PACKAGES)
+
+    sources = [fetch(spec, args.work) for spec in packages]
+    work = corpus(sources)
+    files, size = work.files, work.size
+    versions = f"tree-sitter {_version('tree-sitter')}, tree-sitter-typescript " + _version(
+        "tree-sitter-typescript"
+    )
+    left_out = ", ".join(f"{n} {why}" for why, n in work.left_out.items())
+    print(f"corpus: src/**/*.ts of {', '.join(packages)} (npm pack)")
+    print(f"  {len(files)} files, {size / MB:.2f} MB; left out of both sides: {left_out}")
+    print(f"  {versions}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
+    for jobs in jobs_list:
+        time_bare(files[:20], jobs)  # warm the page cache and the grammar loading
+        bare_s = time_bare(files, jobs)
+        cli_s, summary = time_cli(files, jobs)
+        print(f"-j {jobs}:")
+        print(f"  bare tree-sitter parse:       {rate(len(files), size, bare_s)}")
+        print(f"  codemod telemetry --dry-run:  {rate(len(files), size, cli_s)}")
+        print(f"    ({summary})")
+        print(
+            f"  end to end is {100 * bare_s / cli_s:.0f} % of the bare parse rate (target >= 50 %)"
+        )
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+if __name__ == "__main__":
+    main()
