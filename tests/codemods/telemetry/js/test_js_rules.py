@@ -132,3 +132,20 @@ def test_model_answers_are_applied_and_removable(tmp_path: Path) -> None:
     assert '"a.js:1:price|price"' in outcome.text
     parse_js(outcome.text, "javascript")
     assert strip_text(outcome.text) == source
+
+
+def test_typescript_leaves_alone_a_function_whose_body_declares_functions() -> None:
+    """Found by instrumenting rxjs: in try {} the inner declaration is block-scoped,
+    which tsc rejects when it compiles for ES5 (TS1252). JavaScript keeps it."""
+    from codemodkit.codemods.telemetry.js.codemod import instrument_text, skipped_notes
+
+    source = (
+        "export function outer(x) {\n  function inner() {\n    return x;\n  }\n"
+        "  return inner();\n}\n"
+    )
+    typed = source.replace("(x)", "(x: number)")
+    assert any("declares function inner()" in reason for _, reason in skipped_notes(typed, "m.ts"))
+    instrumented = instrument_text(typed, "m.ts")
+    assert 'enter("m.ts:1:outer")' not in instrumented
+    assert 'enter("m.ts:2:outer.<locals>.inner")' in instrumented  # the inner one still is
+    assert 'enter("m.js:1:outer")' in instrument_text(source, "m.js")
