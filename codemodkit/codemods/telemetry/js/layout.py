@@ -97,8 +97,11 @@ class _Layout:
             prefix = prefix[:column] + unit + prefix[column:]
         return prefix
 
-    def lines_of(self, prefix: bytes, statements: Iterable[str]) -> bytes:
-        return b"".join(prefix + _b(s) + self.nl for s in statements)
+    def lines_of(self, prefix: bytes, statements: Sequence[str]) -> bytes:
+        """Each statement on a line of its own, indented by ``prefix``."""
+        if not statements:
+            return b""
+        return prefix + (self.nl + prefix).join(map(str.encode, statements)) + self.nl
 
     def insert(self, at: int, text: bytes, phase: int, rank: float) -> None:
         self.edits.append((at, phase, rank, len(self.edits), text))
