@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -175,10 +176,12 @@ def main() -> None:
     for jobs in jobs_list:
         time_bare(files[:20], jobs)  # warm the page cache and the grammar loading
         bare_s = cli_s = float("inf")
+        summary = ""
         for _ in range(max(1, args.repeat)):
             bare_s = min(bare_s, time_bare(files, jobs))
-            seconds, summary = time_cli(files, jobs)
-            cli_s = min(cli_s, seconds)
+            seconds, said = time_cli(files, jobs)
+            if seconds < cli_s:
+                cli_s, summary = seconds, said
         best = f", best of {args.repeat}" if args.repeat > 1 else ""
         print(
             f"-j {jobs} (bare parse: {'this process' if jobs == 1 else f'{jobs} processes'}{best}):"
@@ -189,6 +192,9 @@ def main() -> None:
         print(
             f"  end to end is {100 * bare_s / cli_s:.0f} % of the bare parse rate (target >= 50 %)"
         )
+        own = re.search(r" in ([0-9.]+)s$", summary)
+        if own:  # the CLI's own clock: from discovery to the last diff, no start-up
+            print(f"  without start-up (the CLI's own clock): {100 * bare_s / float(own[1]):.0f} %")
 
 
 def time_startup() -> float:
