@@ -210,6 +210,10 @@ class _Walker:
         self.user_spec = (
             pathspec.GitIgnoreSpec.from_lines(options.exclude) if options.exclude else None
         )
+        # For files named one by one (a pre-commit hook passes hundreds): what their
+        # folder gets from its ancestors is looked up once per folder, not per file.
+        self.tops: dict[Path, Path] = {}
+        self.folder_rules: dict[tuple[Path, Path], tuple[Path, str | None]] = {}
 
     def excluded_by_user(self, rel: str) -> bool:
         return self.user_spec is not None and self.user_spec.match_file(rel)
@@ -253,13 +257,20 @@ class _Walker:
     def explicit_reason(self, path: Path, top: Path) -> str | None:
         """A file named on the command line gets the folder rules of its ancestors too,
         from the repository (or project, or working folder) it belongs to."""
-        base = _explicit_base(path, top)
-        for folder in reversed(path.parents):
-            if folder == base or base not in folder.parents:
-                continue
-            reason = self.dir_reason(folder, _relative(folder, base), top)
-            if reason is not None:
-                return reason
+        key = (path.parent, top)
+        if key not in self.folder_rules:
+            base = _explicit_base(path, top)
+            reason = None
+            for folder in reversed(path.parents):
+                if folder == base or base not in folder.parents:
+                    continue
+                reason = self.dir_reason(folder, _relative(folder, base), top)
+                if reason is not None:
+                    break
+            self.folder_rules[key] = (base, reason)
+        base, reason = self.folder_rules[key]
+        if reason is not None:
+            return reason
         return self.file_reason(path, _relative(path, base), top)
 
     def symlink_problem(self, path: Path, top: Path) -> Problem:
@@ -353,8 +364,9 @@ class _Walker:
         if path.is_dir():
             self.folder(path)
             return
-        top = _repository_top(path.parent)
-        reason = self.explicit_reason(path, top)
+        if path.parent not in self.tops:
+            self.tops[path.parent] = _repository_top(path.parent)
+        reason = self.explicit_reason(path, self.tops[path.parent])
         if reason == "not a supported file type" or reason is not None:
             self.result.problems.append(Problem(display_path(path), reason))
         else:

@@ -23,7 +23,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate, pairwise
+from itertools import accumulate, filterfalse
+from operator import methodcaller, sub
 from typing import Literal
 
 import tree_sitter
@@ -55,10 +56,11 @@ _DIALECTS: dict[str, Dialect] = {
 }
 
 _LANGUAGES: dict[Dialect, tree_sitter.Language] = {}
-#: at each line start: the indentation, then what follows it - ``//``, one character
-#: of content (a ``\r`` that does not end the line is content), or nothing (blank)
-_LEADING = re.compile(rb"^([ \t]*)(//|[^ \t\r\n]|\r(?!\n))?", re.MULTILINE)
-_NOT_CODE = frozenset({b"", b"*", b"//"})
+#: after each ``\n``: the indentation of a line of code - one that is not blank and
+#: does not start with ``*`` or ``//`` (a ``\r`` that does not end the line is code).
+#: A literal first, not ``^``: the engine jumps from newline to newline.
+_CODE_INDENT = re.compile(rb"\n([ \t]*+)(?=[^ \t\r\n*/]|/(?!/)|\r(?!\n))")
+_TABBED = methodcaller("startswith", b"\t")
 _local = threading.local()
 
 
@@ -172,17 +174,15 @@ class ParsedJS:
     def indent(self) -> bytes:
         """The file's indentation step: a tab, or the commonest step between lines."""
         # Over the first 2000 lines: the indentation of each line of code (blank lines
-        # and comment lines do not count), each found by one scan in C.
+        # and comment lines do not count), found and counted in C.
         starts = self.lines.starts
         end = starts[2000] if len(starts) > 2000 else len(self.data)
-        code = [ws for ws, mark in _LEADING.findall(self.data, 0, end) if mark not in _NOT_CODE]
-        tabs = sum(1 for ws in code if ws.startswith(b"\t"))
-        widths = [len(ws) for ws in code if not ws.startswith(b"\t")]
-        # How far each line is indented past the previous one (``Counter`` keeps the
-        # order of first appearance, which breaks ties in ``max``).
-        steps = Counter(
-            width - before for before, width in pairwise([0, *widths]) if width > before
-        )
+        code = _CODE_INDENT.findall(b"\n" + self.data[:end])  # line 0 follows a newline too
+        tabs = sum(map(_TABBED, code))
+        widths = list(map(len, filterfalse(_TABBED, code)))
+        # How far each line is indented past the previous one, where it is further
+        # (``Counter`` keeps the order of first appearance, which breaks ties in ``max``).
+        steps = Counter(filter((0).__lt__, map(sub, widths, [0, *widths])))
         best = b" " * max(steps.items(), key=lambda item: item[1])[0] if steps else b"  "
         if tabs > sum(steps.values()):
             return b"\t"

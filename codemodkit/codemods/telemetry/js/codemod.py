@@ -64,7 +64,7 @@ def skip_reason(text: str) -> str | None:
     """Why a file is output of a tool rather than source: minified or source-mapped."""
     if "//# sourceMappingURL=" in text or "//@ sourceMappingURL=" in text:
         return "generated output (has a sourceMappingURL comment)"
-    if len(text) > MAX_LINE and any(len(line) > MAX_LINE for line in text.splitlines()):
+    if len(text) > MAX_LINE and max(map(len, text.splitlines())) > MAX_LINE:
         return f"minified (a line is longer than {MAX_LINE} characters)"
     return None
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import chain, filterfalse, repeat
 
 from codemodkit.edits import Insertion
 from codemodkit.parsers.javascript import ByteLines
@@ -48,18 +49,21 @@ def _b(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-_INDENTABLE: dict[bytes, re.Pattern[bytes]] = {}
+_INDENTABLE: dict[bytes, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
+_START = re.Match.start
 
 
-def _indentable(prefix: bytes) -> re.Pattern[bytes]:
-    """Line starts followed by ``prefix`` and something that is not blank: a character
-    other than space, tab and the line end (``\n``, or ``\r\n``; a lone ``\r`` is
-    content, as in ``ByteLines.text``)."""
-    pattern = _INDENTABLE.get(prefix)
-    if pattern is None:
-        body = re.escape(prefix) + rb"(?=[ \t]*(?:[^ \t\r\n]|\r(?!\n)))"
-        pattern = _INDENTABLE[prefix] = re.compile(rb"^" + body, re.MULTILINE)
-    return pattern
+def _indentable(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Lines that start with ``prefix`` and are not blank (a character other than space,
+    tab and the line end - ``\\n`` or ``\\r\\n``, a lone ``\\r`` is content as in
+    ``ByteLines.text``): a pattern that matches at a line start, and one that finds
+    every further line by its newline (a literal first, so the engine jumps from one
+    newline to the next instead of trying ``^`` at every byte)."""
+    patterns = _INDENTABLE.get(prefix)
+    if patterns is None:
+        body = re.escape(prefix) + rb"(?=[ \t]*+(?:[^ \t\r\n]|\r(?!\n)))"
+        patterns = _INDENTABLE[prefix] = (re.compile(body), re.compile(rb"\n" + body))
+    return patterns
 
 
 class _Layout:
@@ -93,8 +97,11 @@ class _Layout:
             prefix = prefix[:column] + unit + prefix[column:]
         return prefix
 
-    def lines_of(self, prefix: bytes, statements: Iterable[str]) -> bytes:
-        return b"".join(prefix + _b(s) + self.nl for s in statements)
+    def lines_of(self, prefix: bytes, statements: Sequence[str]) -> bytes:
+        """Each statement on a line of its own, indented by ``prefix``."""
+        if not statements:
+            return b""
+        return prefix + (self.nl + prefix).join(map(str.encode, statements)) + self.nl
 
     def insert(self, at: int, text: bytes, phase: int, rank: float) -> None:
         self.edits.append((at, phase, rank, len(self.edits), text))
@@ -102,24 +109,26 @@ class _Layout:
     def indent_regions(self) -> None:
         """One unit after the region's prefix on each of its lines that starts with the
         prefix, is not blank and is not protected; found by a regular expression over
-        the region's bytes rather than line by line."""
+        the region's bytes and turned into insertions by C iterators, not line by line
+        in Python (a region's lines are re-visited by every region around it)."""
         lines = self.lines
         data = self.facts.data
         protected = {lines.start(row) for row in self.facts.protected}
         edits = self.edits
         for region in self.regions.values():
-            width = len(region.prefix)
-            unit = region.unit
+            head, rest = _indentable(region.prefix)
+            first, end = lines.start(region.first), lines.end(region.last)
+            # The region's first line, then the line after each newline in the region.
+            starts: Iterable[int] = map((1).__add__, map(_START, rest.finditer(data, first, end)))
+            if head.match(data, first, end):
+                starts = chain((first,), starts)
+            if protected:
+                starts = filterfalse(protected.__contains__, starts)
             # Indentation sorts after everything else at its offset; among itself, by
             # region (outer first), as when each got the next sequence number.
             seq = len(edits)
-            found = _indentable(region.prefix).finditer(
-                data, lines.start(region.first), lines.end(region.last)
-            )
-            starts = (m.start() for m in found)
-            if protected:
-                starts = (start for start in starts if start not in protected)
-            edits.extend((start + width, _INDENT, 0, seq, unit) for start in starts)
+            offsets = map(len(region.prefix).__add__, starts)
+            edits.extend(zip(offsets, repeat(_INDENT), repeat(0), repeat(seq), repeat(region.unit)))
 
     # -- the sites ---------------------------------------------------------------------
     def function(self, site: FunctionSite, snippet: JsSnippet) -> None:
