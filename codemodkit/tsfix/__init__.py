@@ -1,0 +1,1 @@
+"""`codemod tsfix`: fix a TypeScript project's compiler errors in one batch."""
