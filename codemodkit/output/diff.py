@@ -12,10 +12,9 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from rapidfuzz.distance import Indel
-
 from rich.console import Console
 from rich.text import Text
 
@@ -35,26 +34,24 @@ def _lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+_Op = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
+
+
 class _Matcher(difflib.SequenceMatcher[str]):
-    """difflib's hunk grouping over rapidfuzz's opcodes."""
+    """difflib's hunk grouping (``get_grouped_opcodes``) over rapidfuzz's opcodes."""
 
     def __init__(self, a: Sequence[str], b: Sequence[str]) -> None:
-        super().__init__(None, a, b, autojunk=False)  # type: ignore[arg-type]
+        # No super().__init__: difflib's indexing of ``b`` is what is being skipped.
+        self._ops = _merged(Indel.opcodes(a, b))
 
-    def set_seq2(self, b: Sequence[str]) -> None:  # type: ignore[override]
-        self.b = b  # type: ignore[assignment]
-        self.opcodes = None  # skip difflib's indexing of b: rapidfuzz does the matching
-
-    def get_opcodes(self) -> list[tuple[str, int, int, int, int]]:
-        if self.opcodes is None:
-            self.opcodes = _merged(Indel.opcodes(self.a, self.b))  # type: ignore[assignment]
-        return self.opcodes  # type: ignore[return-value]
+    def get_opcodes(self) -> list[_Op]:
+        return self._ops
 
 
-def _merged(opcodes: Iterable[Any]) -> list[tuple[str, int, int, int, int]]:
+def _merged(opcodes: Iterable[Any]) -> list[_Op]:
     """Adjacent inserts and deletes as one ``replace`` (deleted lines print first, as
     in difflib and GNU diff, whichever order rapidfuzz found them in)."""
-    merged: list[tuple[str, int, int, int, int]] = []
+    merged: list[_Op] = []
     for tag, i1, i2, j1, j2 in opcodes:
         if merged and tag != "equal" and merged[-1][0] != "equal":
             i1, j1 = merged[-1][1], merged[-1][3]
