@@ -131,8 +131,17 @@ class LLMManager:
         prompts: Sequence[Prompt],
         judge: Judge | None = None,
         on_done: Callable[[int, Completion], None] | None = None,
+        *,
+        start: Sequence[int] | None = None,
+        stop: int | None = None,
+        max_attempts: int | None = None,
     ) -> list[Completion]:
         """One completion per prompt, in input order; never raises for one prompt's sake.
+
+        ``start`` gives each prompt the tier level it starts at (default: the lowest);
+        ``stop`` is the highest level any prompt may climb to (tsfix's sequential mode
+        runs one level at a time). A prompt whose start is above every tier starts at the
+        highest one. ``max_attempts`` overrides the manager's for this batch.
 
         Ctrl-C (KeyboardInterrupt in the calling thread) cancels what has not started,
         stops waiting threads, and re-raises; answers already received stay cached.
@@ -150,7 +159,9 @@ class LLMManager:
         for index, prompt in enumerate(prompts):
             hits: list[ModelClient] = []
             try:
-                completion = self._solve(prompt, judge, cache_only=hits)
+                completion = self._solve(
+                    prompt, judge, self._bounds(start, index, stop), max_attempts, hits
+                )
             except _NeedsModel:
                 remaining.append(index)  # counted when the thread asks again
                 continue
@@ -167,7 +178,9 @@ class LLMManager:
         futures: dict[Future[Completion], int] = {}
         try:
             for index in remaining:
-                futures[executor.submit(self._solve, prompts[index], judge)] = index
+                bounds = self._bounds(start, index, stop)
+                job = executor.submit(self._solve, prompts[index], judge, bounds, max_attempts)
+                futures[job] = index
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
@@ -197,16 +210,34 @@ class LLMManager:
             return Completion(prompt.request_id, None, error=f"{type(exc).__name__}: {exc}")
 
     # -- one prompt ------------------------------------------------------------------
+    def _bounds(self, start: Sequence[int] | None, index: int, stop: int | None) -> range:
+        """Indexes into ``self.tiers`` that one prompt may use, lowest first."""
+        levels = [t.level for t in self.tiers]
+        top = len(levels) if stop is None else sum(1 for level in levels if level <= stop)
+        first = 0
+        if start is not None:
+            first = next((i for i, level in enumerate(levels) if level >= start[index]), 0)
+            if start[index] > levels[-1]:
+                first = len(levels) - 1
+        return range(first, max(top, first + 1))
+
     def _solve(
-        self, prompt: Prompt, judge: Judge | None, cache_only: list[ModelClient] | None = None
+        self,
+        prompt: Prompt,
+        judge: Judge | None,
+        bounds: range | None = None,
+        max_attempts: int | None = None,
+        cache_only: list[ModelClient] | None = None,
     ) -> Completion:
         """Climb the tiers for one prompt. With ``cache_only`` (a list collecting the
         cache hits) it raises ``_NeedsModel`` instead of making a request."""
+        bounds = bounds or range(len(self.tiers))
         asked = prompt
         attempts = 0
-        index = 0
+        index = bounds.start
         last: Completion | None = None
-        while attempts < self.max_attempts and index < len(self.tiers):
+        limit = max_attempts or self.max_attempts
+        while attempts < limit and index < bounds.stop:
             tier = self.tiers[index]
             attempts += 1
             completion = self._ask(tier, asked, cache_only=cache_only)
@@ -222,7 +253,7 @@ class LLMManager:
                 return completion
             last = replace(completion, text=None, error=f"rejected: {verdict.reason}")
             asked = escalated(prompt, completion.text, verdict.reason)
-            index = min(index + 1, len(self.tiers) - 1)
+            index = min(index + 1, bounds.stop - 1)
         assert last is not None
         return last
 

@@ -196,6 +196,24 @@ def test_a_rejected_answer_goes_to_the_next_tier_with_the_attempt_and_the_reason
     assert "the answer must say good" in asked  # and why
 
 
+def test_prompts_start_at_their_own_tier_and_stop_at_the_ceiling(
+    sim_server: Callable[..., SimServer], make_client: Callable[..., ModelClient]
+) -> None:
+    servers = [sim_server(responder=lambda r, n=n: f'{{"tier": {n}}}') for n in (1, 2, 3)]
+    tiers = [Tier(n, make_client([s.url])) for n, s in zip((1, 2, 3), servers, strict=True)]
+    manager = LLMManager(tiers, max_attempts=3)
+    results = manager.complete_all(prompts(3), start=[1, 3, 2])
+    assert [r.tier for r in results] == [1, 3, 2]
+
+    def never(prompt: Prompt, text: str) -> Verdict:
+        return Verdict(False, "no")
+
+    # a ceiling of 2 and one attempt: tier 2 is asked once, tier 3 never
+    (result,) = manager.complete_all(prompts(1), never, start=[2], stop=2, max_attempts=1)
+    assert not result.ok and result.tier == 2 and result.attempts == 1
+    assert servers[2].stats.total == 1  # only the first call above
+
+
 def test_after_max_attempts_the_request_is_reported_not_applied(
     sim_server: Callable[..., SimServer], make_client: Callable[..., ModelClient]
 ) -> None:
