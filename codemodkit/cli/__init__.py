@@ -8,6 +8,7 @@ from codemodkit import __version__
 
 from .cache import cache
 from .telemetry import telemetry
+from .tsfix import tsfix
 
 __all__ = ["main"]
 
@@ -17,6 +18,7 @@ Examples:
   codemod telemetry ./project               instrument the project in place
   codemod telemetry --check src/            exit 1 if anything would change
   codemod telemetry --remove ./project      take the instrumentation out again
+  codemod tsfix --dry-run                   fix the TypeScript project's errors (diff only)
   codemod cache stats                       where the answer cache is and its size
 
 Exit status: 0 success, 1 changes pending (--check) or a file failed,
@@ -34,4 +36,5 @@ def main() -> None:
 
 
 main.add_command(telemetry)
+main.add_command(tsfix)
 main.add_command(cache)

@@ -1,0 +1,559 @@
+"""The tsfix rounds: diagnose, fix for free (tier 0), ask the model tiers, validate, commit.
+
+Everything happens in the TypeScript service's memory; the caller writes files at the
+end. A round starts from the project's current diagnostics and ends when every fix it
+accepted is committed; rounds repeat until a round fixes nothing or ``max_rounds``.
+
+Validation is always against the round's baseline: a candidate is checked on its own
+(``service.check``), then the accepted candidates of a file are checked together, and
+if together they break something they are taken one by one, each kept only if the
+project is still no worse (so two fixes that each pass but clash are never both kept).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from codemodkit.llm.base import Completion, Prompt
+from codemodkit.llm.manager import LLMManager, escalated
+from codemodkit.parsers.javascript import dialect_for
+
+from . import tier0
+from .classify import TierTable
+from .grouping import Group, group_diagnostics
+from .prompt import build_prompt, parse_answer
+from .types import CodeFix, Diagnostic, FileChanges, TextChange, TsService
+from .validate import Allowances, Verdict, validate_fix
+
+__all__ = ["FixRecord", "Mode", "TsfixOptions", "TsfixResult", "run_rounds"]
+
+Mode = Literal["sequential", "parallel", "hybrid"]
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TsfixOptions:
+    #: may this file be edited? (the whole project is still type-checked)
+    editable: Callable[[str], bool] = lambda file: True
+    codes: frozenset[int] | None = None
+    #: the highest tier used: 0 = TypeScript's own fixes only, no model
+    max_tier: int = 3
+    mode: Mode = "hybrid"
+    max_rounds: int = 5
+    max_attempts: int = 3
+    allow: Allowances = field(default_factory=Allowances)
+    table: TierTable = field(default_factory=TierTable)
+    root: Path = Path(".")
+
+
+@dataclass(frozen=True)
+class FixRecord:
+    """One accepted fix, for the report and the summary."""
+
+    file: str
+    span: tuple[int, int]
+    line: int
+    construct: str
+    tier: int
+    codes: tuple[int, ...]
+    fixed: int  # errors it removed
+    strategy: Literal["typescript", "model"]
+    fix_name: str = ""
+    provider: str = "typescript"
+    model: str | None = None
+    endpoint: str | None = None
+    attempts: int = 1
+    retries: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    cached: bool = False
+
+
+@dataclass
+class TsfixResult:
+    before: list[Diagnostic]
+    after: list[Diagnostic] = field(default_factory=list)
+    rounds: int = 0
+    fixed_by_tier: Counter[int] = field(default_factory=Counter)
+    fixes: list[FixRecord] = field(default_factory=list)
+    #: file -> (text on disk, new text), for every file the run changed
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    requests: int = 0
+    rejected: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.category == "error"]
+
+
+def _keys(diagnostics: Iterable[Diagnostic]) -> Counter[tuple[str | None, int, str]]:
+    return Counter(d.key() for d in _errors(diagnostics))
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+class _Rounds:
+    def __init__(
+        self, service: TsService, manager: LLMManager | None, options: TsfixOptions, say: Say
+    ) -> None:
+        self.service = service
+        self.manager = manager
+        self.options = options
+        self.say = say
+        self.lock = threading.Lock()  # one request at a time to the service
+        self.originals: dict[str, str] = {}
+        self.fixes: list[FixRecord] = []
+        self.requests = 0
+        self.rejected: list[str] = []
+
+    # -- what to fix -----------------------------------------------------------------
+    def targets(self, diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+        codes = self.options.codes
+        return [
+            d
+            for d in _errors(diagnostics)
+            if d.file is not None
+            and d.start is not None
+            and (codes is None or d.code in codes)
+            and self.options.editable(d.file)
+        ]
+
+    def commit(self, texts: Mapping[str, str]) -> None:
+        for file in texts:
+            self.originals.setdefault(file, self.service.text(file))
+        with self.lock:
+            self.service.commit(texts)
+
+    def check(self, texts: Mapping[str, str]) -> list[Diagnostic]:
+        with self.lock:
+            return self.service.check(texts)
+
+    # -- acceptance of a set of candidates ---------------------------------------------
+    def settle(
+        self,
+        baseline: list[Diagnostic],
+        candidates: list[tuple[dict[str, str], FixRecord]],
+    ) -> list[Diagnostic]:
+        """Commit the largest easy subset of candidates (each already valid alone):
+        all together if the project ends up with fewer errors and none new, else one
+        by one. Returns the new baseline diagnostics."""
+        if not candidates:
+            return baseline
+        merged: dict[str, str] = {}
+        clash = False
+        for texts, _ in candidates:
+            for file, text in texts.items():
+                clash |= file in merged
+                merged[file] = text
+        if not clash:
+            after = self.check(merged)
+            if not (_keys(after) - _keys(baseline)):
+                self.commit(merged)
+                self._record(baseline, after, [rec for _, rec in candidates])
+                return after
+        current = baseline
+        for texts, record in candidates:
+            rebased = self._rebase(texts)
+            if rebased is None:
+                self.rejected.append(f"{record.file}: overlaps a fix already applied")
+                continue
+            after = self.check(rebased)
+            if _keys(after) - _keys(current) or len(_errors(after)) >= len(_errors(current)):
+                self.rejected.append(f"{record.file}: no longer helps next to the other fixes")
+                continue
+            self.commit(rebased)
+            self._record(current, after, [record])
+            current = after
+        return current
+
+    def _rebase(self, texts: dict[str, str]) -> dict[str, str] | None:
+        """Candidates carry whole texts computed from the round's baseline; once another
+        fix of the same file is committed, a candidate must be re-derived. Candidates
+        here keep their change list for that (see ``_candidate``)."""
+        rebased: dict[str, str] = {}
+        for file, text in texts.items():
+            changes = self._pending_changes.get((file, text))
+            if changes is None:
+                return None
+            try:
+                rebased[file] = tier0.apply_changes(self.service.text(file), changes)
+            except ValueError:
+                return None
+        return rebased
+
+    _pending_changes: dict[tuple[str, str], list[TextChange]]
+
+    def _candidate(
+        self, base: Mapping[str, str], changes: Mapping[str, list[TextChange]]
+    ) -> dict[str, str]:
+        texts = {f: tier0.apply_changes(base[f], c) for f, c in changes.items()}
+        for file, text in texts.items():
+            self._pending_changes[(file, text)] = list(changes[file])
+        return texts
+
+    def _record(
+        self, before: list[Diagnostic], after: list[Diagnostic], records: list[FixRecord]
+    ) -> None:
+        gone = sum((_keys(before) - _keys(after)).values())
+        share = [gone // len(records)] * len(records)
+        for index in range(gone - sum(share)):
+            share[index % len(share)] += 1
+        for record, fixed in zip(records, share, strict=True):
+            self.fixes.append(replace(record, fixed=fixed))
+
+    # -- tier 0 ----------------------------------------------------------------------
+    def tier0(self, baseline: list[Diagnostic]) -> list[Diagnostic]:
+        self._pending_changes = {}
+        targets = self.targets(baseline)
+        by_file: dict[str, list[Diagnostic]] = {}
+        for d in targets:
+            assert d.file is not None
+            by_file.setdefault(d.file, []).append(d)
+        candidates: list[tuple[dict[str, str], FixRecord]] = []
+        for file, diagnostics in by_file.items():
+            proposals = self._tier0_proposals(file, diagnostics)
+            for fix, targeted in proposals:
+                edits = [fc for fc in fix.changes if fc.changes]
+                if not edits or not all(self.options.editable(fc.file) for fc in edits):
+                    continue
+                candidate = self._tier0_candidate(fix, edits, targeted, baseline)
+                if candidate is not None:
+                    candidates.append(candidate)
+        return self.settle(baseline, candidates)
+
+    def _tier0_proposals(
+        self, file: str, diagnostics: list[Diagnostic]
+    ) -> list[tuple[CodeFix, list[Diagnostic]]]:
+        """The first allowed fix of each diagnostic; fixes with a fix id are combined
+        once per file (TypeScript merges them, e.g. two imports from one module)."""
+        proposals: list[tuple[CodeFix, list[Diagnostic]]] = []
+        combined: dict[str, tuple[CodeFix, list[Diagnostic]]] = {}
+        for d in diagnostics:
+            with self.lock:
+                fixes = self.service.code_fixes(d)
+            fix = next((f for f in fixes if tier0.allowed(f)), None)
+            if fix is None:
+                continue
+            if fix.fix_id is None:
+                proposals.append((fix, [d]))
+                continue
+            if fix.fix_id in combined:
+                combined[fix.fix_id][1].append(d)
+                continue
+            try:
+                with self.lock:
+                    changes = self.service.combined_fix(file, fix.fix_id)
+            except Exception as exc:  # the service said no: use the single fix
+                self.say(f"{file}: combined fix {fix.fix_id} unavailable ({exc})")
+                proposals.append((fix, [d]))
+                continue
+            combined[fix.fix_id] = (replace(fix, changes=tuple(changes)), [d])
+        proposals.extend(combined.values())
+        return proposals
+
+    def _tier0_candidate(
+        self,
+        fix: CodeFix,
+        edits: list[FileChanges],
+        targeted: list[Diagnostic],
+        baseline: list[Diagnostic],
+    ) -> tuple[dict[str, str], FixRecord] | None:
+        merged, overlapping = tier0.merge_changes(edits)
+        if overlapping:
+            self.rejected.append(f"{fix.fix_name}: overlapping edits, not applied")
+            return None
+        base = {f: self.service.text(f) for f in merged}
+        texts = self._candidate(base, merged)
+        verdict = self._rules(base, texts, targeted)
+        if not verdict.ok:
+            self.rejected.append(f"{fix.fix_name}: {verdict.reason}")
+            return None
+        first = targeted[0]
+        assert first.file is not None and first.start is not None
+        record = FixRecord(
+            file=first.file,
+            span=(first.start, first.end or first.start),
+            line=first.line or _line_of(base.get(first.file, ""), first.start),
+            construct=fix.description,
+            tier=0,
+            codes=tuple(sorted({d.code for d in targeted})),
+            fixed=0,
+            strategy="typescript",
+            fix_name=fix.fix_name,
+        )
+        return texts, record
+
+    def _rules(
+        self, base: Mapping[str, str], texts: Mapping[str, str], targeted: list[Diagnostic]
+    ) -> Verdict:
+        """The text rules (no ``any``, no ``@ts-`` comment, no stub ...) for every file a
+        fix touches; the type check comes later, for the whole batch."""
+        for file, text in texts.items():
+            verdict = validate_fix(
+                file=file,
+                before=base[file],
+                after=text,
+                targeted=[d for d in targeted if d.file == file],
+                before_diagnostics=None,
+                after_diagnostics=None,
+                allow=self.options.allow,
+            )
+            if not verdict.ok:
+                return verdict
+        return Verdict(True, "")
+
+    # -- the model tiers ------------------------------------------------------------------
+    def models(self, baseline: list[Diagnostic]) -> list[Diagnostic]:
+        manager = self.manager
+        if manager is None or not manager.uses_models or self.options.max_tier < 1:
+            return baseline
+        self._pending_changes = {}
+        groups: list[Group] = []
+        by_file: dict[str, list[Diagnostic]] = {}
+        for d in self.targets(baseline):
+            assert d.file is not None
+            by_file.setdefault(d.file, []).append(d)
+        for file, diagnostics in by_file.items():
+            text = self.service.text(file)
+            groups.extend(group_diagnostics(text, dialect_for(Path(file).suffix), diagnostics))
+        if not groups:
+            return baseline
+        prompts: list[Prompt] = []
+        levels: list[int] = []
+        for group in groups:
+            text = self.service.text(group.file)
+            with self.lock:
+                info = self.service.type_info(group.file, group.start, group.end)
+            prompts.append(build_prompt(group, self._display(group.file), text, info))
+            level = max(self.options.table.tier_of(d) for d in group.diagnostics)
+            levels.append(min(level, self.options.max_tier))
+        by_id = {p.request_id: g for p, g in zip(prompts, groups, strict=True)}
+        attempts: dict[str, tuple[str, str]] = {}
+
+        def judge(prompt: Prompt, answer: str) -> Verdict:
+            verdict = self._judge(by_id[prompt.request_id], answer, baseline)
+            if not verdict.ok:
+                attempts[prompt.request_id] = (answer, verdict.reason)
+            return verdict
+
+        completions = self._run_mode(manager, prompts, levels, judge, attempts)
+        self.requests += len(prompts)
+        candidates: list[tuple[dict[str, str], FixRecord]] = []
+        for prompt, completion in zip(prompts, completions, strict=True):
+            group = by_id[prompt.request_id]
+            if not completion.ok or completion.text is None:
+                self.rejected.append(
+                    f"{self._display(group.file)}:{group.line}: {completion.error or 'no answer'}"
+                )
+                continue
+            answer = parse_answer(completion.text)
+            assert not isinstance(answer, str)  # the judge accepted it
+            base = {group.file: self.service.text(group.file)}
+            change = TextChange(group.start, group.end - group.start, answer.replacement)
+            texts = self._candidate(base, {group.file: [change]})
+            candidates.append((texts, self._model_record(group, completion)))
+        return self.settle(baseline, candidates)
+
+    def _judge(self, group: Group, answer: str, baseline: list[Diagnostic]) -> Verdict:
+        parsed = parse_answer(answer)
+        if isinstance(parsed, str):
+            return Verdict(False, parsed)
+        before = self.service.text(group.file)
+        after = before[: group.start] + parsed.replacement + before[group.end :]
+        diagnostics = self.check({group.file: after})
+        return validate_fix(
+            file=group.file,
+            before=before,
+            after=after,
+            targeted=list(group.diagnostics),
+            before_diagnostics=baseline,
+            after_diagnostics=diagnostics,
+            allow=self.options.allow,
+            span=(group.start, group.end),
+            display=self._display,
+        )
+
+    def _run_mode(
+        self,
+        manager: LLMManager,
+        prompts: list[Prompt],
+        levels: list[int],
+        judge: Callable[[Prompt, str], Verdict],
+        attempts: dict[str, tuple[str, str]],
+    ) -> list[Completion]:
+        mode = self.options.mode
+        top = self.options.max_tier
+        if mode == "parallel":
+            return manager.complete_all(prompts, judge, start=levels, stop=top)
+        tiers = [t for t in manager.tiers if t.level <= top] or manager.tiers[:1]
+        if mode == "sequential":
+            return self._sequential(manager, prompts, levels, judge, attempts)
+        # hybrid: local tiers and cloud tiers at the same time; what the local tiers
+        # reject then climbs to the cloud
+        local_top = max((t.level for t in tiers if not t.cloud), default=0)
+        results: list[Completion | None] = [None] * len(prompts)
+        local = [i for i, level in enumerate(levels) if level <= local_top]
+        cloud = [i for i in range(len(prompts)) if i not in set(local)]
+
+        def run(indexes: list[int], stop: int) -> None:
+            done = manager.complete_all(
+                [prompts[i] for i in indexes],
+                judge,
+                start=[levels[i] for i in indexes],
+                stop=stop,
+            )
+            for i, completion in zip(indexes, done, strict=True):
+                results[i] = completion
+
+        worker = threading.Thread(target=run, args=(cloud, top), daemon=True)
+        worker.start()
+        run(local, local_top)
+        worker.join()
+        cloud_levels = [t.level for t in tiers if t.cloud]
+        retry = [
+            i
+            for i in local
+            if (c := results[i]) is not None
+            and not c.ok
+            and c.attempts < self.options.max_attempts
+            and cloud_levels
+        ]
+        if retry:
+            asked = []
+            for i in retry:
+                prompt = prompts[i]
+                if prompt.request_id in attempts:
+                    prompt = escalated(prompt, *attempts[prompt.request_id])
+                asked.append(prompt)
+            again = manager.complete_all(
+                asked,
+                judge,
+                start=[cloud_levels[0]] * len(retry),
+                stop=top,
+                max_attempts=self.options.max_attempts - max(
+                    (results[i].attempts for i in retry if results[i] is not None), default=0
+                )
+                or 1,
+            )
+            for i, completion in zip(retry, again, strict=True):
+                previous = results[i]
+                used = previous.attempts if previous is not None else 0
+                results[i] = replace(completion, attempts=completion.attempts + used)
+        return [r for r in results if r is not None]
+
+    def _sequential(
+        self,
+        manager: LLMManager,
+        prompts: list[Prompt],
+        levels: list[int],
+        judge: Callable[[Prompt, str], Verdict],
+        attempts: dict[str, tuple[str, str]],
+    ) -> list[Completion]:
+        """Tier by tier: every request of the lowest tier, then the next tier gets its
+        own requests plus what the tier below rejected (with the attempt and why)."""
+        order = sorted({t.level for t in manager.tiers if t.level <= self.options.max_tier})
+        order = order or [manager.tiers[0].level]
+        where = [next((lv for lv in order if lv >= level), order[-1]) for level in levels]
+        asked = list(prompts)
+        used = [0] * len(prompts)
+        results: list[Completion | None] = [None] * len(prompts)
+        for position, level in enumerate(order):
+            last = position == len(order) - 1
+            batch = [i for i in range(len(prompts)) if where[i] == level]
+            if not batch:
+                continue
+            done = manager.complete_all(
+                [asked[i] for i in batch],
+                judge,
+                start=[level] * len(batch),
+                stop=level,
+                # the last tier may use every attempt left; the others one each
+                max_attempts=max(1, self.options.max_attempts - min(used[i] for i in batch))
+                if last
+                else 1,
+            )
+            for i, completion in zip(batch, done, strict=True):
+                used[i] += completion.attempts
+                results[i] = replace(completion, attempts=used[i])
+                if completion.ok or last or used[i] >= self.options.max_attempts:
+                    continue
+                where[i] = order[position + 1]
+                if prompts[i].request_id in attempts:
+                    asked[i] = escalated(prompts[i], *attempts[prompts[i].request_id])
+        return [
+            r if r is not None else Completion(p.request_id, None, error="not attempted")
+            for r, p in zip(results, prompts, strict=True)
+        ]
+
+    def _model_record(self, group: Group, completion: Completion) -> FixRecord:
+        return FixRecord(
+            file=group.file,
+            span=(group.start, group.end),
+            line=group.line,
+            construct=group.name or group.kind,
+            tier=completion.tier,
+            codes=tuple(sorted({d.code for d in group.diagnostics})),
+            fixed=0,
+            strategy="model",
+            provider=completion.provider,
+            model=completion.model,
+            endpoint=completion.endpoint,
+            attempts=completion.attempts,
+            retries=completion.retries,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            latency_ms=completion.latency_ms,
+            cached=completion.cached,
+        )
+
+    def _display(self, file: str) -> str:
+        try:
+            return Path(file).relative_to(self.options.root).as_posix()
+        except ValueError:
+            return file
+
+
+def run_rounds(
+    service: TsService,
+    manager: LLMManager | None,
+    options: TsfixOptions,
+    say: Say = lambda line: None,
+) -> TsfixResult:
+    """Fix what can be fixed; nothing is written (``result.changed`` has the texts)."""
+    started = time.perf_counter()
+    rounds = _Rounds(service, manager, options, say)
+    with rounds.lock:
+        current = service.diagnostics()
+    result = TsfixResult(before=_errors(current))
+    while result.rounds < options.max_rounds and rounds.targets(current):
+        result.rounds += 1
+        errors = len(_errors(current))
+        if service.fixes_available:
+            current = rounds.tier0(current)
+        current = rounds.models(current)
+        say(f"round {result.rounds}: {errors} -> {len(_errors(current))} errors")
+        if len(_errors(current)) >= errors:
+            break
+    result.after = _errors(current)
+    result.fixes = [f for f in rounds.fixes if f.fixed > 0 or f.strategy == "model"]
+    for record in result.fixes:
+        result.fixed_by_tier[record.tier] += record.fixed
+    result.changed = {
+        file: (original, service.text(file))
+        for file, original in rounds.originals.items()
+        if service.text(file) != original
+    }
+    result.requests = rounds.requests
+    result.rejected = rounds.rejected
+    result.seconds = time.perf_counter() - started
+    return result
