@@ -61,9 +61,9 @@ from pathlib import PurePath
 
 import tree_sitter
 
-from codemodkit.edits import OverlapError, utf8_offsets
-from codemodkit.parsers.javascript import dialect_for, language
+from codemodkit.edits import OverlapError
 
+from .syntax import dialect_of, parse_source
 from .types import CodeFix, FileChanges, TextChange
 
 __all__ = [
@@ -241,16 +241,11 @@ def _deletion_problem(changes: Iterable[FileChanges], text_of: TextOf | None) ->
             continue
         if text_of is None:
             return "deletes code that was not checked for side effects"
-        text = text_of(file_changes.file)
-        dialect = dialect_for(PurePath(file_changes.file).suffix)
-        data = text.encode("utf-8")
-        tree = tree_sitter.Parser(language(dialect)).parse(data)
-        to_byte = utf8_offsets(text)
+        source = parse_source(text_of(file_changes.file), dialect_of(file_changes.file))
         for change in removing:
-            found = _side_effect_in(tree.root_node, to_byte(change.start), to_byte(change.end))
+            found = _side_effect_in(source.root, source.byte(change.start), source.byte(change.end))
             if found is not None:
-                code = data[found.start_byte : found.end_byte].decode("utf-8", "replace")
-                code = " ".join(code.split())
+                code = " ".join(source.node_text(found).split())
                 code = code if len(code) <= 40 else code[:37] + "..."
                 return f"deletes code with a side effect ({code})"
     return None
