@@ -20,9 +20,35 @@ import tree_sitter
 from codemodkit.edits import utf8_offsets
 from codemodkit.parsers.javascript import Dialect, dialect_for, language
 
-__all__ = ["Source", "dialect_of", "parse_source", "walk"]
+__all__ = ["DEFERRED", "SIDE_EFFECTS", "Source", "dialect_of", "nodes_in", "parse_source", "walk"]
 
 _local = threading.local()
+
+# Code whose evaluation is visible: deleting it changes what the program does.
+SIDE_EFFECTS = frozenset(
+    {
+        "call_expression",
+        "new_expression",
+        "await_expression",
+        "yield_expression",
+        "assignment_expression",
+        "augmented_assignment_expression",
+        "update_expression",
+    }
+)
+# Nothing inside these runs where it is written.
+DEFERRED = frozenset(
+    {
+        "arrow_function",
+        "function_expression",
+        "function",
+        "function_declaration",
+        "generator_function",
+        "generator_function_declaration",
+        "method_definition",
+        "import_statement",
+    }
+)
 
 
 def dialect_of(file: str | None) -> Dialect:
@@ -85,4 +111,16 @@ def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     while stack:
         current = stack.pop()
         yield current
+        stack.extend(reversed(current.children))
+
+
+def nodes_in(node: tree_sitter.Node, start: int, end: int) -> Iterator[tree_sitter.Node]:
+    """The nodes wholly inside bytes ``[start, end]``, in document order (outer first)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.end_byte < start or current.start_byte > end:
+            continue
+        if start <= current.start_byte and current.end_byte <= end:
+            yield current
         stack.extend(reversed(current.children))

@@ -63,7 +63,7 @@ import tree_sitter
 
 from codemodkit.edits import OverlapError
 
-from .syntax import dialect_of, parse_source
+from .syntax import DEFERRED, SIDE_EFFECTS, dialect_of, parse_source
 from .types import CodeFix, FileChanges, TextChange
 
 __all__ = [
@@ -158,31 +158,6 @@ _UNKNOWN = re.compile(r"\bunknown\b")
 _STUB = re.compile(r"not\s+implemented|throw\s+new\s+Error\b", re.IGNORECASE)
 _IMPORT_FROM = re.compile(r"""\bfrom\s*["']([^"']*)["']|import\s*\(\s*["']([^"']*)["']""")
 _SOURCE = re.compile(r"\.(?:[cm]?[jt]sx?)\Z")
-# Code whose evaluation is visible: deleting it changes what the program does.
-_SIDE_EFFECTS = frozenset(
-    {
-        "call_expression",
-        "new_expression",
-        "await_expression",
-        "yield_expression",
-        "assignment_expression",
-        "augmented_assignment_expression",
-        "update_expression",
-    }
-)
-# Nothing inside these runs where it is written.
-_DEFERRED = frozenset(
-    {
-        "arrow_function",
-        "function_expression",
-        "function",
-        "function_declaration",
-        "generator_function",
-        "generator_function_declaration",
-        "method_definition",
-        "import_statement",
-    }
-)
 
 
 # -- judging one fix ---------------------------------------------------------------
@@ -223,9 +198,9 @@ def _side_effect_in(root: tree_sitter.Node, start: int, end: int) -> tree_sitter
                 continue
             contains = child.start_byte <= start and end <= child.end_byte
             inside = start <= child.start_byte and child.end_byte <= end
-            if child.type in _DEFERRED and (inside or not contains):
+            if child.type in DEFERRED and (inside or not contains):
                 continue
-            if child.type in _SIDE_EFFECTS and not contains:
+            if child.type in SIDE_EFFECTS and not contains:
                 return child
             operator = child.child(0) if child.type == "unary_expression" else None
             if operator is not None and operator.type == "delete" and not contains:
