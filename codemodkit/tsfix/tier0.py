@@ -6,7 +6,9 @@ placeholder property values, a ``@ts-ignore``. Only the fixes on ``ALLOWED`` are
 applied (by their ``fixName``; for a combined fix, by ``fixId``), and even those only
 when the text they insert contains no ``any``, no ``@ts-`` directive and no
 "not implemented" stub, and they touch no file under ``node_modules`` and no new file.
-Every applied fix is validated afterwards like a model's (``validate.py``).
+Those checks stand in for the code rules of ``validate.py`` (which would refuse the
+deletions that are the point of some fixes); the error rules apply to a tier-0 fix
+like to any other (``validate.check_diagnostics``: its errors gone, none new).
 
 Allowed (why):
 
