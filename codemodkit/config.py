@@ -21,6 +21,14 @@ never live here: a model names the environment variable that holds its key
     provider = "anthropic"
     model = "claude-sonnet-4-5"
     rpm = 50
+
+    [tool.codemod.tsfix]              # `codemod tsfix` (see codemodkit.tsfix.classify)
+    tiers = { "2322" = 1, "TS2769" = 2 }   # error code -> model tier, over the default table
+    allow_any = false                 # accept fixes that add `any`
+    allow_non_null = false            # ... that add a non-null `!` assertion
+    allow_ts_comments = false         # ... that add `@ts-ignore` / `@ts-expect-error`
+    max_rounds = 5
+    mode = "sequential"               # or "parallel", "hybrid"
 """
 
 from __future__ import annotations
@@ -30,14 +38,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["CodemodConfig", "ConfigError", "LoadedConfig", "ModelSpec", "TierSpec", "load_config"]
+__all__ = [
+    "CodemodConfig",
+    "ConfigError",
+    "LoadedConfig",
+    "ModelSpec",
+    "TierSpec",
+    "TsfixConfig",
+    "load_config",
+]
 
 ProviderName = Literal["template", "ollama", "openai", "anthropic"]
 CLOUD_PROVIDERS = frozenset({"openai", "anthropic"})
@@ -82,12 +98,36 @@ class TierSpec(ModelSpec):
         return self.cloud if self.cloud is not None else self.provider in CLOUD_PROVIDERS
 
 
+def _error_codes(value: Any) -> Any:
+    """``"TS2322"`` and ``"2322"`` both name error 2322 (TOML keys are strings)."""
+    if isinstance(value, Mapping):
+        return {
+            key[2:] if isinstance(key, str) and key[:2].upper() == "TS" else key: tier
+            for key, tier in value.items()
+        }
+    return value
+
+
+class TsfixConfig(_Strict):
+    #: error code -> model tier, over the default table of ``codemodkit.tsfix.classify``
+    tiers: Annotated[
+        dict[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1, le=3)]],
+        BeforeValidator(_error_codes),
+    ] = Field(default_factory=dict)
+    allow_any: bool = False
+    allow_non_null: bool = False
+    allow_ts_comments: bool = False
+    max_rounds: Annotated[int, Field(ge=1, le=50)] = 5
+    mode: Literal["sequential", "parallel", "hybrid"] = "sequential"
+
+
 class CodemodConfig(_Strict):
     tiers: dict[Annotated[int, Field(ge=1, le=3)], TierSpec] = Field(default_factory=dict)
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     cloud_fallback: bool = False
     timeout: Annotated[float, Field(gt=0)] = 120.0
     cache_dir: str | None = None
+    tsfix: TsfixConfig = Field(default_factory=TsfixConfig)
 
 
 class LoadedConfig(BaseModel):
@@ -100,7 +140,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"] if part != "[key]")
     message = str(error["msg"])
     if "[key]" in error["loc"]:
-        message = "a tier is 1, 2 or 3"
+        tsfix = error["loc"][0] == "tsfix"
+        message = "an error code is a number such as 2322" if tsfix else "a tier is 1, 2 or 3"
         error = {**error, "type": "key"}
     if error["type"] == "extra_forbidden":
         message = "unknown key"
