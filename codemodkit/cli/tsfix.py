@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -14,6 +14,7 @@ from codemodkit.gitstate import unsafe_to_write
 from codemodkit.llm.setup import ModelFlags, build_manager
 from codemodkit.output.diff import DiffPrinter, unified_diff
 from codemodkit.sourcefile import atomic_write
+from codemodkit.tsfix.engine import Mode
 
 from .errors import EXIT_INTERNAL, guarded
 from .options import model_options
@@ -66,8 +67,8 @@ def _codes(value: str | None) -> frozenset[int] | None:
     "--mode",
     type=click.Choice(["sequential", "parallel", "hybrid"]),
     default=None,
-    help="How model tiers run: tier by tier, all at once, or local tier 1 alongside "
-    "the cloud tiers.  [default: hybrid]",
+    help="How model tiers run: tier by tier, all at once, or the local tiers alongside "
+    "the cloud tiers.  [default: sequential, or [tool.codemod.tsfix] mode]",
 )
 @click.option("--max-rounds", type=click.IntRange(1, 20), default=None, help="[default: 5]")
 @click.option("--allow-any", is_flag=True, help="Accept model fixes that add `any`.")
@@ -135,7 +136,7 @@ def tsfix(
         project=project,
         codes=_codes(codes),
         max_tier=tier_cap,
-        mode=mode or settings.mode,
+        mode=cast(Mode, mode or settings.mode),
         max_rounds=max_rounds or settings.max_rounds,
         max_attempts=model.get("max_attempts") or 3,
         allow_any=allow_any or settings.allow_any,

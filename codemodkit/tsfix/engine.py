@@ -20,16 +20,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from codemodkit.codemods.base import Verdict
 from codemodkit.llm.base import Completion, Prompt
 from codemodkit.llm.manager import LLMManager, escalated
 from codemodkit.parsers.javascript import dialect_for
 
 from . import tier0
-from .classify import TierTable
+from .classify import classify_group
 from .grouping import Group, group_diagnostics
-from .prompt import build_prompt, parse_answer
+from .prompt import build_prompt, fit_replacement, parse_answer, related_snippets, span_indent
 from .types import CodeFix, Diagnostic, FileChanges, TextChange, TsService
-from .validate import Allowances, Verdict, validate_fix
+from .validate import Policy, validate_fix
 
 __all__ = ["FixRecord", "Mode", "TsfixOptions", "TsfixResult", "run_rounds"]
 
@@ -44,11 +45,12 @@ class TsfixOptions:
     codes: frozenset[int] | None = None
     #: the highest tier used: 0 = TypeScript's own fixes only, no model
     max_tier: int = 3
-    mode: Mode = "hybrid"
+    mode: Mode = "sequential"
     max_rounds: int = 5
     max_attempts: int = 3
-    allow: Allowances = field(default_factory=Allowances)
-    table: TierTable = field(default_factory=TierTable)
+    policy: Policy = field(default_factory=Policy)
+    #: error code -> tier, over classify's default table
+    tiers: Mapping[int, int] = field(default_factory=dict)
     root: Path = Path(".")
 
 
@@ -238,11 +240,14 @@ class _Rounds:
         once per file (TypeScript merges them, e.g. two imports from one module)."""
         proposals: list[tuple[CodeFix, list[Diagnostic]]] = []
         combined: dict[str, tuple[CodeFix, list[Diagnostic]]] = {}
+        display = self._display(file)
         for d in diagnostics:
             with self.lock:
                 fixes = self.service.code_fixes(d)
-            fix = next((f for f in fixes if tier0.allowed(f)), None)
+            fix, reasons = tier0.choose_fix(fixes, self.service.text)
             if fix is None:
+                if fixes:
+                    self.say(f"{display}: TS{d.code}: no allowed fix ({'; '.join(reasons)})")
                 continue
             if fix.fix_id is None:
                 proposals.append((fix, [d]))
@@ -254,7 +259,12 @@ class _Rounds:
                 with self.lock:
                     changes = self.service.combined_fix(file, fix.fix_id)
             except Exception as exc:  # the service said no: use the single fix
-                self.say(f"{file}: combined fix {fix.fix_id} unavailable ({exc})")
+                self.say(f"{display}: combined fix {fix.fix_id} unavailable ({exc})")
+                proposals.append((fix, [d]))
+                continue
+            decision = tier0.allowed_combined(fix.fix_id, changes, self.service.text)
+            if not decision:
+                self.say(f"{display}: combined {fix.fix_id} refused: {decision.reason}")
                 proposals.append((fix, [d]))
                 continue
             combined[fix.fix_id] = (replace(fix, changes=tuple(changes)), [d])
@@ -268,22 +278,22 @@ class _Rounds:
         targeted: list[Diagnostic],
         baseline: list[Diagnostic],
     ) -> tuple[dict[str, str], FixRecord] | None:
-        merged, overlapping = tier0.merge_changes(edits)
-        if overlapping:
+        merged, rejected = tier0.merge_changes(edits)
+        if rejected or not merged:
             self.rejected.append(f"{fix.fix_name}: overlapping edits, not applied")
             return None
         base = {f: self.service.text(f) for f in merged}
-        texts = self._candidate(base, merged)
-        verdict = self._rules(base, texts, targeted)
-        if not verdict.ok:
-            self.rejected.append(f"{fix.fix_name}: {verdict.reason}")
+        try:
+            texts = self._candidate(base, merged)
+        except ValueError as exc:
+            self.rejected.append(f"{fix.fix_name}: {exc}")
             return None
         first = targeted[0]
         assert first.file is not None and first.start is not None
         record = FixRecord(
             file=first.file,
             span=(first.start, first.end or first.start),
-            line=first.line or _line_of(base.get(first.file, ""), first.start),
+            line=first.line or _line_of(self.service.text(first.file), first.start),
             construct=fix.description,
             tier=0,
             codes=tuple(sorted({d.code for d in targeted})),
@@ -292,25 +302,6 @@ class _Rounds:
             fix_name=fix.fix_name,
         )
         return texts, record
-
-    def _rules(
-        self, base: Mapping[str, str], texts: Mapping[str, str], targeted: list[Diagnostic]
-    ) -> Verdict:
-        """The text rules (no ``any``, no ``@ts-`` comment, no stub ...) for every file a
-        fix touches; the type check comes later, for the whole batch."""
-        for file, text in texts.items():
-            verdict = validate_fix(
-                file=file,
-                before=base[file],
-                after=text,
-                targeted=[d for d in targeted if d.file == file],
-                before_diagnostics=None,
-                after_diagnostics=None,
-                allow=self.options.allow,
-            )
-            if not verdict.ok:
-                return verdict
-        return Verdict(True, "")
 
     # -- the model tiers ------------------------------------------------------------------
     def models(self, baseline: list[Diagnostic]) -> list[Diagnostic]:
@@ -325,7 +316,8 @@ class _Rounds:
             by_file.setdefault(d.file, []).append(d)
         for file, diagnostics in by_file.items():
             text = self.service.text(file)
-            groups.extend(group_diagnostics(text, dialect_for(Path(file).suffix), diagnostics))
+            dialect = dialect_for(Path(file).suffix)
+            groups.extend(group_diagnostics(text, dialect, diagnostics, file=file))
         if not groups:
             return baseline
         prompts: list[Prompt] = []
@@ -334,8 +326,13 @@ class _Rounds:
             text = self.service.text(group.file)
             with self.lock:
                 info = self.service.type_info(group.file, group.start, group.end)
-            prompts.append(build_prompt(group, self._display(group.file), text, info))
-            level = max(self.options.table.tier_of(d) for d in group.diagnostics)
+            related = related_snippets(group, self._text_or_none, self.options.root)
+            prompts.append(
+                build_prompt(
+                    group, self._display(group.file), text, info, related, self.options.policy
+                )
+            )
+            level = classify_group(group.diagnostics, group.lines, self.options.tiers)
             levels.append(min(level, self.options.max_tier))
         by_id = {p.request_id: g for p, g in zip(prompts, groups, strict=True)}
         attempts: dict[str, tuple[str, str]] = {}
@@ -356,31 +353,51 @@ class _Rounds:
                     f"{self._display(group.file)}:{group.line}: {completion.error or 'no answer'}"
                 )
                 continue
-            answer = parse_answer(completion.text)
-            assert not isinstance(answer, str)  # the judge accepted it
+            replacement = self._replacement(group, completion.text)
+            assert replacement is not None  # the judge accepted it
             base = {group.file: self.service.text(group.file)}
-            change = TextChange(group.start, group.end - group.start, answer.replacement)
+            change = TextChange(group.start, group.end - group.start, replacement)
             texts = self._candidate(base, {group.file: [change]})
             candidates.append((texts, self._model_record(group, completion)))
         return self.settle(baseline, candidates)
+
+    def _text_or_none(self, file: str) -> str | None:
+        try:
+            return self.service.text(file)
+        except Exception:
+            return None
+
+    def _replacement(self, group: Group, answer: str) -> str | None:
+        parsed = parse_answer(answer)
+        if isinstance(parsed, str):
+            return None
+        text = self.service.text(group.file)
+        original = text[group.start : group.end]
+        return fit_replacement(parsed.replacement, original, span_indent(text, group))
 
     def _judge(self, group: Group, answer: str, baseline: list[Diagnostic]) -> Verdict:
         parsed = parse_answer(answer)
         if isinstance(parsed, str):
             return Verdict(False, parsed)
+        replacement = self._replacement(group, answer)
+        assert replacement is not None
         before = self.service.text(group.file)
-        after = before[: group.start] + parsed.replacement + before[group.end :]
+        after = before[: group.start] + replacement + before[group.end :]
+        if after == before:
+            return Verdict(False, "the answer changes nothing")
         diagnostics = self.check({group.file: after})
         return validate_fix(
             file=group.file,
-            before=before,
-            after=after,
-            targeted=list(group.diagnostics),
-            before_diagnostics=baseline,
-            after_diagnostics=diagnostics,
-            allow=self.options.allow,
-            span=(group.start, group.end),
-            display=self._display,
+            text=before,
+            start=group.start,
+            end=group.end,
+            replacement=replacement,
+            targets=list(group.diagnostics),
+            before=baseline,
+            after=diagnostics,
+            policy=self.options.policy,
+            root=self.options.root,
+            dialect=dialect_for(Path(group.file).suffix),
         )
 
     def _run_mode(
@@ -420,14 +437,8 @@ class _Rounds:
         run(local, local_top)
         worker.join()
         cloud_levels = [t.level for t in tiers if t.cloud]
-        retry = [
-            i
-            for i in local
-            if (c := results[i]) is not None
-            and not c.ok
-            and c.attempts < self.options.max_attempts
-            and cloud_levels
-        ]
+        used = {i: c.attempts for i in local if (c := results[i]) is not None and not c.ok}
+        retry = [i for i, n in used.items() if n < self.options.max_attempts and cloud_levels]
         if retry:
             asked = []
             for i in retry:
@@ -440,15 +451,10 @@ class _Rounds:
                 judge,
                 start=[cloud_levels[0]] * len(retry),
                 stop=top,
-                max_attempts=self.options.max_attempts - max(
-                    (results[i].attempts for i in retry if results[i] is not None), default=0
-                )
-                or 1,
+                max_attempts=max(1, self.options.max_attempts - max(used[i] for i in retry)),
             )
             for i, completion in zip(retry, again, strict=True):
-                previous = results[i]
-                used = previous.attempts if previous is not None else 0
-                results[i] = replace(completion, attempts=completion.attempts + used)
+                results[i] = replace(completion, attempts=completion.attempts + used[i])
         return [r for r in results if r is not None]
 
     def _sequential(

@@ -12,12 +12,11 @@ from rich.console import Console
 from codemodkit.llm.manager import LLMManager
 
 from .backend import OutputOnly, find_tsconfig, open_service
-from .classify import TierTable
 from .engine import Mode, TsfixOptions, TsfixResult, run_rounds
 from .summary import build_report, print_summary, write_report
 from .tscout import parse_tsc_output
 from .types import ServiceError, TsService
-from .validate import Allowances
+from .validate import Policy
 
 __all__ = ["TsfixOutcome", "TsfixRequest", "run_tsfix"]
 
@@ -30,13 +29,13 @@ class TsfixRequest:
     project: Path | None = None
     codes: frozenset[int] | None = None
     max_tier: int = 3
-    mode: Mode = "hybrid"
+    mode: Mode = "sequential"
     max_rounds: int = 5
     max_attempts: int = 3
     allow_any: bool = False
     allow_non_null: bool = False
     allow_ts_comments: bool = False
-    tiers: Mapping[str, int] = field(default_factory=dict)
+    tiers: Mapping[int, int] = field(default_factory=dict)
     #: tsc's output, when diagnostics come from it instead of a TypeScript service
     tsc_output: str | None = None
 
@@ -110,12 +109,12 @@ def run_tsfix(
             mode=request.mode,
             max_rounds=request.max_rounds if checks else 1,
             max_attempts=request.max_attempts,
-            allow=Allowances(
-                any=request.allow_any,
-                non_null=request.allow_non_null,
-                ts_comments=request.allow_ts_comments,
+            policy=Policy(
+                allow_any=request.allow_any,
+                allow_non_null=request.allow_non_null,
+                allow_ts_comments=request.allow_ts_comments,
             ),
-            table=TierTable.from_config(request.tiers),
+            tiers=request.tiers,
             root=root,
         )
         outcome.result = run_rounds(service, manager, options, say)

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
@@ -66,7 +66,8 @@ class FixEntry(BaseModel):
     file: str
     span: tuple[int, int]
     line: int
-    construct: str
+    #: the function or statement rewritten, or TypeScript's description of its fix
+    construct_name: str = Field(serialization_alias="construct")
     codes: list[int]
     errors_fixed: int
     strategy: Literal["typescript", "model"]
@@ -126,7 +127,7 @@ def build_report(result: TsfixResult, root: Path, stats: Stats | None) -> TsfixR
                 file=rel(f.file),
                 span=f.span,
                 line=f.line,
-                construct=f.construct,
+                construct_name=f.construct,
                 codes=list(f.codes),
                 errors_fixed=f.fixed,
                 strategy=f.strategy,
@@ -155,4 +156,4 @@ def build_report(result: TsfixResult, root: Path, stats: Stats | None) -> TsfixR
 
 
 def write_report(path: Path, report: TsfixReport) -> None:
-    atomic_write(path, (report.model_dump_json(indent=2) + "\n").encode("utf-8"))
+    atomic_write(path, (report.model_dump_json(indent=2, by_alias=True) + "\n").encode("utf-8"))
