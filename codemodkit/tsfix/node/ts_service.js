@@ -1,0 +1,790 @@
+#!/usr/bin/env node
+// codemod tsfix: a long-lived TypeScript language-service helper (plain CommonJS, no build).
+//
+//   node ts_service.js [PATH_OF_TYPESCRIPT_PACKAGE]     (or $CODEMOD_TSFIX_TYPESCRIPT)
+//
+// Protocol: JSON lines over stdio. Each request is one line
+//   {"id": 1, "method": "load", "params": {...}}
+// and gets exactly one response line
+//   {"id": 1, "result": ...}   or   {"id": 1, "error": {"message": "..."}}
+// Nothing else is ever written to stdout (logs go to stderr). A bad request answers an
+// error and the helper carries on; end of stdin ends the helper.
+//
+// Offsets on the wire are code-point indices into the file's text as Python reads it
+// (UTF-8 BOM included), never TypeScript's UTF-16 offsets: the conversion happens here,
+// where both texts are at hand, and costs nothing for files without astral characters.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const readline = require('readline');
+const util = require('util');
+
+const PROTOCOL = 1;
+const writeOut = process.stdout.write.bind(process.stdout);
+// Anything that logs (TypeScript's own console use included) must not corrupt stdout.
+for (const name of ['log', 'info', 'warn', 'debug', 'trace']) {
+  console[name] = (...args) => process.stderr.write(util.format(...args) + '\n');
+}
+
+const tsPath = process.argv[2] || process.env.CODEMOD_TSFIX_TYPESCRIPT || 'typescript';
+let ts;
+try {
+  ts = require(tsPath);
+} catch (e) {
+  process.stderr.write(`cannot load TypeScript from ${tsPath}: ${e && e.message}\n`);
+  process.exit(3);
+}
+if (typeof ts.createLanguageService !== 'function') {
+  process.stderr.write(
+    `TypeScript ${ts.version || '?'} at ${tsPath} has no JavaScript language-service API ` +
+      '(TypeScript 7 and later: use the LSP backend)\n',
+  );
+  process.exit(4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Offsets: UTF-16 (TypeScript) <-> code points (Python), per text.
+
+/** Number of entries of the sorted array `arr` below `x`. */
+function countBelow(arr, x) {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (arr[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const ASTRAL = /[\uD800-\uDBFF][\uDC00-\uDFFF]/;
+
+class Offsets {
+  /** `text` is what TypeScript sees (no BOM); `bom` says Python's text has one more char. */
+  constructor(text, bom) {
+    this.shift = bom ? 1 : 0;
+    this.pairs = null; // UTF-16 indices where a surrogate pair starts
+    this.pairsCp = null; // the same pairs as code-point indices (without the BOM shift)
+    if (ASTRAL.test(text)) {
+      const pairs = [];
+      const pairsCp = [];
+      for (let i = 0; i < text.length - 1; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0xd800 && c <= 0xdbff) {
+          const d = text.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            pairsCp.push(i - pairs.length);
+            pairs.push(i);
+            i++;
+          }
+        }
+      }
+      this.pairs = pairs;
+      this.pairsCp = pairsCp;
+    }
+  }
+
+  toCp(u16) {
+    // a pair counts once it ends at or before u16
+    const astral = this.pairs ? countBelow(this.pairs, u16 - 1) : 0;
+    return u16 - astral + this.shift;
+  }
+
+  toU16(cp) {
+    const c = Math.max(0, cp - this.shift);
+    return c + (this.pairsCp ? countBelow(this.pairsCp, c) : 0);
+  }
+
+  span(start, length) {
+    const s = this.toCp(start);
+    return [s, this.toCp(start + length) - s];
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Documents: the texts every project sees. `baseline` holds the current state (disk, then
+// commits); `overlay` holds the texts of the check in progress, if any.
+
+let versionCounter = 0;
+
+class Doc {
+  constructor(fileName, rawText) {
+    this.fileName = fileName;
+    this.bom = rawText.charCodeAt(0) === 0xfeff;
+    this.text = this.bom ? rawText.slice(1) : rawText; // what TypeScript sees
+    this.version = String(++versionCounter);
+    this._snapshot = null;
+    this._offsets = null;
+  }
+  get rawText() {
+    return this.bom ? '\ufeff' + this.text : this.text;
+  }
+  get snapshot() {
+    return this._snapshot || (this._snapshot = ts.ScriptSnapshot.fromString(this.text));
+  }
+  get offsets() {
+    return this._offsets || (this._offsets = new Offsets(this.text, this.bom));
+  }
+}
+
+function readDisk(fileName) {
+  let buffer;
+  try {
+    buffer = fs.readFileSync(fileName);
+  } catch {
+    return undefined;
+  }
+  if (buffer.length >= 2 && ((buffer[0] === 0xfe && buffer[1] === 0xff) || (buffer[0] === 0xff && buffer[1] === 0xfe))) {
+    return ts.sys.readFile(fileName); // UTF-16: let TypeScript decode it
+  }
+  return buffer.toString('utf8'); // a UTF-8 BOM stays, as U+FEFF; Doc strips it
+}
+
+// ---------------------------------------------------------------------------------------
+// State of one loaded tsconfig (and the projects it references).
+
+let state = null;
+
+function newState(configPath) {
+  return {
+    configPath,
+    registry: ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames, ts.sys.getCurrentDirectory()),
+    baseline: new Map(), // fileName -> Doc
+    overlay: new Map(), // fileName -> Doc, only while a check is pending
+    stateVersion: 0, // bumped on every change of texts (LanguageServiceHost.getProjectVersion)
+    parsedConfigs: new Map(), // config path -> ParsedCommandLine | undefined
+    projects: [], // {config, parsed, ls, files: [fileName]}
+    owner: new Map(), // fileName -> project: the project whose diagnostics cover the file
+    configDiagnostics: [], // wire diagnostics, fixed at load
+    diagCache: new Map(), // fileName -> {version, diags}: the baseline's per-file diagnostics
+    shapeCache: new Map(), // fileName -> {version, dts}: the baseline's declaration output
+    graph: null, // {importers: Map<file, Set<file>>, info: Map<file, {module, augments}>}
+    pending: null, // the last check: {texts, changed, results}
+  };
+}
+
+function currentDoc(fileName) {
+  const s = state;
+  let doc = s.overlay.get(fileName) || s.baseline.get(fileName);
+  if (doc) return doc;
+  const raw = readDisk(fileName);
+  if (raw === undefined) return undefined;
+  doc = new Doc(fileName, raw);
+  s.baseline.set(fileName, doc);
+  return doc;
+}
+
+function parseConfig(configPath) {
+  const s = state;
+  if (s.parsedConfigs.has(configPath)) return s.parsedConfigs.get(configPath);
+  const unrecoverable = [];
+  const host = {
+    useCaseSensitiveFileNames: ts.sys.useCaseSensitiveFileNames,
+    readDirectory: ts.sys.readDirectory,
+    fileExists: ts.sys.fileExists,
+    readFile: ts.sys.readFile,
+    getCurrentDirectory: () => path.dirname(configPath),
+    onUnRecoverableConfigFileDiagnostic: (d) => unrecoverable.push(d),
+  };
+  let parsed;
+  try {
+    parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, host);
+  } catch (e) {
+    unrecoverable.push({ messageText: `cannot parse ${configPath}: ${e.message}`, code: 5083, category: 1 });
+  }
+  for (const d of unrecoverable) s.configDiagnostics.push(wireDiagnostic(d));
+  if (parsed) for (const d of parsed.errors) s.configDiagnostics.push(wireDiagnostic(d));
+  s.parsedConfigs.set(configPath, parsed);
+  return parsed;
+}
+
+function makeHost(project) {
+  const s = state;
+  const parsed = project.parsed;
+  return {
+    getCompilationSettings: () => parsed.options,
+    getScriptFileNames: () => parsed.fileNames,
+    getProjectReferences: () => parsed.projectReferences,
+    getProjectVersion: () => String(s.stateVersion),
+    getScriptVersion: (f) => {
+      const doc = currentDoc(f);
+      return doc ? doc.version : '0';
+    },
+    getScriptSnapshot: (f) => {
+      const doc = currentDoc(f);
+      return doc ? doc.snapshot : undefined;
+    },
+    getCurrentDirectory: () => path.dirname(project.config),
+    getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+    getNewLine: () => ts.sys.newLine,
+    useCaseSensitiveFileNames: () => ts.sys.useCaseSensitiveFileNames,
+    fileExists: (f) => s.overlay.has(f) || s.baseline.has(f) || ts.sys.fileExists(f),
+    readFile: (f, enc) => {
+      const doc = s.overlay.get(f) || s.baseline.get(f);
+      return doc ? doc.text : ts.sys.readFile(f, enc);
+    },
+    readDirectory: ts.sys.readDirectory,
+    directoryExists: ts.sys.directoryExists,
+    getDirectories: ts.sys.getDirectories,
+    realpath: ts.sys.realpath,
+    // A file of a referenced project is read from its source, as editors do: edits to it
+    // are seen at once, and no built .d.ts has to exist.
+    useSourceOfProjectReferenceRedirect: () => true,
+    getParsedCommandLine: (f) => parseConfig(path.resolve(f)),
+  };
+}
+
+function configFileOf(ref) {
+  return ts.resolveProjectReferencePath ? ts.resolveProjectReferencePath(ref) : ref.path;
+}
+
+function isOwnCode(program, sf) {
+  return !(
+    program.isSourceFileDefaultLibrary(sf) ||
+    program.isSourceFileFromExternalLibrary(sf) ||
+    sf.fileName.split('/').includes('node_modules')
+  );
+}
+
+function load(params) {
+  const config = realpath(path.resolve(String(params.tsconfig)));
+  state = newState(config);
+  const s = state;
+  if (!ts.sys.fileExists(config)) throw new Error(`no such tsconfig: ${config}`);
+  // Load the config and every config it references (depth first, each once).
+  const order = [];
+  const visit = (configPath, stack) => {
+    if (stack.includes(configPath) || order.some((p) => p.config === configPath)) return;
+    const parsed = parseConfig(configPath);
+    if (!parsed) return;
+    for (const ref of parsed.projectReferences || []) visit(path.resolve(configFileOf(ref)), [...stack, configPath]);
+    order.push({ config: configPath, parsed });
+  };
+  visit(config, []);
+  for (const project of order) {
+    // A solution config (`files: []` + references) has nothing of its own to check.
+    if (project.parsed.fileNames.length === 0) continue;
+    project.ls = ts.createLanguageService(makeHost(project), s.registry);
+    project.files = [];
+    s.projects.push(project);
+  }
+  // Root files first belong to their own project, then other files a program pulls in.
+  for (const project of s.projects) {
+    for (const f of project.parsed.fileNames) {
+      if (!s.owner.has(f)) s.owner.set(f, project);
+    }
+  }
+  for (const project of s.projects) {
+    const program = project.ls.getProgram();
+    for (const sf of program.getSourceFiles()) {
+      if (!isOwnCode(program, sf)) continue;
+      if (!s.owner.has(sf.fileName)) s.owner.set(sf.fileName, project);
+    }
+  }
+  for (const [f, project] of s.owner) project.files.push(f);
+  return {
+    tsconfig: config,
+    projects: s.projects.map((p) => ({ tsconfig: p.config, files: p.files.length })),
+    files: [...s.owner.keys()],
+    configDiagnostics: s.configDiagnostics,
+  };
+}
+
+function realpath(p) {
+  try {
+    return ts.sys.realpath ? ts.sys.realpath(p) : fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+function requireState() {
+  if (!state) throw new Error('no project loaded: send `load` first');
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------
+// Diagnostics on the wire.
+
+const CATEGORY = ['warning', 'error', 'suggestion', 'message'];
+
+function offsetsOf(fileName, text) {
+  const doc = state && (state.overlay.get(fileName) || state.baseline.get(fileName));
+  if (doc && doc.text === text) return doc.offsets;
+  return new Offsets(text, false);
+}
+
+function wireDiagnostic(d) {
+  const out = {
+    code: d.code,
+    category: CATEGORY[d.category] || 'error',
+    message: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+    file: null,
+    start: null,
+    length: null,
+    line: null,
+    column: null,
+    related: [],
+  };
+  if (d.file && d.start !== undefined) {
+    const offsets = offsetsOf(d.file.fileName, d.file.text);
+    const [start, length] = offsets.span(d.start, d.length || 0);
+    const lc = ts.getLineAndCharacterOfPosition(d.file, d.start);
+    Object.assign(out, { file: d.file.fileName, start, length, line: lc.line + 1, column: lc.character + 1 });
+  } else if (d.file) {
+    out.file = d.file.fileName;
+  }
+  for (const r of d.relatedInformation || []) {
+    const rel = { message: ts.flattenDiagnosticMessageText(r.messageText, '\n'), file: null, start: null, length: null };
+    if (r.file) {
+      rel.file = r.file.fileName;
+      if (r.start !== undefined) {
+        [rel.start, rel.length] = offsetsOf(r.file.fileName, r.file.text).span(r.start, r.length || 0);
+      }
+    }
+    out.related.push(rel);
+  }
+  return out;
+}
+
+function fileDiagnostics(project, fileName) {
+  const ls = project.ls;
+  return [...ls.getSyntacticDiagnostics(fileName), ...ls.getSemanticDiagnostics(fileName)].map(wireDiagnostic);
+}
+
+/** Options and global diagnostics of every project, deduplicated. */
+function globalDiagnostics() {
+  const seen = new Set();
+  const out = [];
+  for (const project of state.projects) {
+    for (const d of project.ls.getCompilerOptionsDiagnostics()) {
+      const w = wireDiagnostic(d);
+      const key = JSON.stringify(w);
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(w);
+      }
+    }
+  }
+  return out;
+}
+
+function revertPending() {
+  const s = state;
+  if (s.overlay.size > 0) {
+    s.overlay.clear();
+    s.stateVersion++;
+  }
+  s.pending = null;
+}
+
+function diagnostics() {
+  const s = requireState();
+  revertPending();
+  const out = [...s.configDiagnostics, ...globalDiagnostics()];
+  for (const [f, project] of s.owner) {
+    const doc = currentDoc(f);
+    const version = doc ? doc.version : '0';
+    let cached = s.diagCache.get(f);
+    if (!cached || cached.version !== version) {
+      cached = { version, diags: fileDiagnostics(project, f) };
+      s.diagCache.set(f, cached);
+    }
+    out.push(...cached.diags);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Incremental check.
+//
+// Rule for which files' diagnostics can change when files F are edited (the rest keep
+// their cached baseline diagnostics):
+//   * every file of F is rechecked;
+//   * a file of F that is (before or after) a global script - not a module - can change
+//     anything: recheck everything. So does a file of F that did not exist before (it may
+//     change how other files' imports resolve);
+//   * otherwise a module is seen by others only through its exports. Its declaration
+//     output (`.d.ts` text, what TypeScript's own incremental builder signs files with) is
+//     compared before/after; if it is unchanged nobody else can see a difference. If it
+//     changed (or cannot be emitted), the files that import it, transitively, are
+//     rechecked - and everything is when it holds `declare global` / `declare module`
+//     (augmentations reach files that never import it).
+
+const AUGMENTS = /\bdeclare\s+(global|module)\b/;
+
+function ownerProgram(fileName) {
+  const project = state.owner.get(fileName);
+  return project ? project.ls.getProgram() : undefined;
+}
+
+/** The import graph of the baseline (who imports whom), over all projects. */
+function importGraph() {
+  const s = state;
+  if (s.graph) return s.graph;
+  const importers = new Map();
+  const info = new Map();
+  let complete = true;
+  const edge = (from, to) => {
+    if (!to || from === to) return;
+    let set = importers.get(to);
+    if (!set) importers.set(to, (set = new Set()));
+    set.add(from);
+  };
+  for (const project of s.projects) {
+    const program = project.ls.getProgram();
+    const byPath = new Map();
+    for (const sf of program.getSourceFiles()) {
+      byPath.set(sf.path, sf.fileName);
+      if (s.owner.has(sf.fileName) && !info.has(sf.fileName)) {
+        info.set(sf.fileName, { module: ts.isExternalModule(sf), augments: AUGMENTS.test(sf.text) });
+      }
+      for (const ref of sf.referencedFiles) edge(sf.fileName, path.resolve(path.dirname(sf.fileName), ref.fileName));
+    }
+    if (typeof program.forEachResolvedModule === 'function') {
+      program.forEachResolvedModule((resolution, _name, _mode, filePath) => {
+        const resolved = resolution && resolution.resolvedModule;
+        if (!resolved) return;
+        const target = program.getSourceFile(resolved.resolvedFileName);
+        edge(byPath.get(filePath) || filePath, target ? target.fileName : resolved.resolvedFileName);
+      });
+    } else {
+      complete = false; // TypeScript < 5.3: no public way to list resolutions
+    }
+  }
+  s.graph = { importers, info, complete };
+  return s.graph;
+}
+
+function transitiveImporters(graph, roots) {
+  const out = new Set();
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const f = queue.pop();
+    for (const g of graph.importers.get(f) || []) {
+      if (!out.has(g)) {
+        out.add(g);
+        queue.push(g);
+      }
+    }
+  }
+  return out;
+}
+
+/** The declaration output of a file in the current state, or null when it cannot be had. */
+function declarationText(fileName) {
+  const project = state.owner.get(fileName);
+  if (!project) return null;
+  try {
+    const out = project.ls.getEmitOutput(fileName, /*emitOnlyDtsFiles*/ true, /*forceDtsEmit*/ true);
+    // (under noEmit `emitSkipped` is set although the forced .d.ts text is there)
+    if (out.outputFiles.length === 0) return null;
+    return out.outputFiles.map((o) => o.text).join('\n');
+  } catch {
+    return null;
+  }
+}
+
+function baselineShape(fileName) {
+  const s = state;
+  const doc = s.baseline.get(fileName);
+  const cached = s.shapeCache.get(fileName);
+  if (cached && doc && cached.version === doc.version) return cached.dts;
+  const dts = declarationText(fileName);
+  if (doc) s.shapeCache.set(fileName, { version: doc.version, dts });
+  return dts;
+}
+
+function sameTexts(a, b) {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+}
+
+function normalizeTexts(texts) {
+  if (!texts || typeof texts !== 'object' || Array.isArray(texts)) {
+    throw new Error('`texts` must be an object {file: text}');
+  }
+  const out = {};
+  for (const [f, t] of Object.entries(texts)) {
+    if (typeof t !== 'string') throw new Error(`text of ${f} is not a string`);
+    out[path.resolve(f)] = t;
+  }
+  return out;
+}
+
+/** Diagnostics of the project as if `texts` were the files' texts; sets `state.pending`. */
+function runCheck(texts, full) {
+  const s = requireState();
+  texts = normalizeTexts(texts);
+  if (s.pending && sameTexts(s.pending.texts, texts) && (s.pending.everything || !full)) return s.pending;
+  revertPending();
+  const graph = importGraph(); // of the baseline: the programs are at the baseline now
+  const changed = [];
+  let everything = !graph.complete || !!full; // `full`: the reference the rule is tested against
+  for (const [f, raw] of Object.entries(texts)) {
+    const before = currentDoc(f);
+    const doc = new Doc(f, raw);
+    if (before && before.rawText === raw) continue;
+    changed.push({ file: f, before, doc });
+    const info = graph.info.get(f);
+    // A new file may be what some import was looking for; a file outside the project's own
+    // code (a library's .d.ts) or a global script may change anything.
+    if (!before || !info || !info.module) everything = true;
+  }
+  // Declaration shapes before the edit, only where someone could see a change.
+  const shapes = new Map();
+  if (!everything) {
+    for (const c of changed) {
+      if (s.owner.has(c.file) && (graph.importers.get(c.file) || new Set()).size > 0) {
+        shapes.set(c.file, { before: baselineShape(c.file) });
+      }
+    }
+  }
+  for (const c of changed) s.overlay.set(c.file, c.doc);
+  if (changed.length > 0) s.stateVersion++;
+
+  const dirty = new Set(changed.map((c) => c.file));
+  if (!everything) {
+    for (const c of changed) {
+      const program = ownerProgram(c.file);
+      const sf = program && program.getSourceFile(c.file);
+      if (sf && !ts.isExternalModule(sf)) {
+        everything = true;
+        break;
+      }
+      const shape = shapes.get(c.file);
+      if (!shape) continue;
+      shape.after = declarationText(c.file);
+      if (shape.before !== null && shape.before === shape.after) continue;
+      if (AUGMENTS.test(c.doc.text) || (c.before && AUGMENTS.test(c.before.text))) {
+        everything = true;
+        break;
+      }
+      for (const g of transitiveImporters(graph, [c.file])) dirty.add(g);
+    }
+  }
+  const results = new Map();
+  for (const [f, project] of s.owner) {
+    if (everything || dirty.has(f)) results.set(f, fileDiagnostics(project, f));
+  }
+  const globals = globalDiagnostics();
+  s.pending = { texts, changed, results, shapes, globals, everything };
+  return s.pending;
+}
+
+function collectDiagnostics(result) {
+  const s = state;
+  const out = [...s.configDiagnostics, ...result.globals];
+  for (const f of s.owner.keys()) {
+    const fresh = result.results.get(f);
+    if (fresh) out.push(...fresh);
+    else {
+      const cached = s.diagCache.get(f);
+      if (cached) out.push(...cached.diags);
+      else out.push(...fileDiagnostics(s.owner.get(f), f)); // never asked for before
+    }
+  }
+  return out;
+}
+
+function check(params) {
+  const result = runCheck(params.texts, params.full);
+  const diags = collectDiagnostics(result);
+  return {
+    diagnostics: diags,
+    rechecked: result.everything ? 'all' : result.results.size,
+  };
+}
+
+function commit(params) {
+  const s = requireState();
+  const result = runCheck(params.texts);
+  for (const c of result.changed) {
+    s.baseline.set(c.file, c.doc); // same Doc (same version): the programs stay valid
+    const shape = result.shapes.get(c.file);
+    if (shape && shape.after !== undefined) s.shapeCache.set(c.file, { version: c.doc.version, dts: shape.after });
+  }
+  for (const [f, diags] of result.results) {
+    const doc = currentDoc(f);
+    s.diagCache.set(f, { version: doc ? doc.version : '0', diags });
+  }
+  s.overlay.clear();
+  s.pending = null;
+  if (result.changed.length > 0) {
+    s.stateVersion++;
+    s.graph = null; // imports may have changed
+  }
+  return { committed: result.changed.length, rechecked: result.everything ? 'all' : result.results.size };
+}
+
+// ---------------------------------------------------------------------------------------
+// Code fixes.
+
+function formatSettings(text) {
+  const newLine = text.includes('\r\n') ? '\r\n' : '\n';
+  const settings = ts.getDefaultFormatCodeSettings(newLine);
+  const indent = /^([ \t]+)\S/m.exec(text);
+  if (indent) {
+    if (indent[1].startsWith('\t')) settings.convertTabsToSpaces = false;
+    else if (indent[1].length === 2 || indent[1].length === 4) {
+      settings.indentSize = indent[1].length;
+      settings.tabSize = indent[1].length;
+    }
+  }
+  return settings;
+}
+
+const PREFERENCES = { quotePreference: 'auto', importModuleSpecifierPreference: 'shortest', includePackageJsonAutoImports: 'off' };
+
+function projectOf(fileName) {
+  const project = requireState().owner.get(fileName);
+  if (!project) throw new Error(`not a file of the loaded project: ${fileName}`);
+  return project;
+}
+
+function wireFileChanges(fc) {
+  const doc = fc.isNewFile ? undefined : currentDoc(fc.fileName);
+  const changes = fc.textChanges.map((c) => {
+    if (!doc) return { start: c.span.start, length: c.span.length, newText: c.newText };
+    const [start, length] = doc.offsets.span(c.span.start, c.span.length);
+    return { start, length, newText: c.newText };
+  });
+  return { file: fc.fileName, isNewFile: !!fc.isNewFile, changes };
+}
+
+function docOf(fileName) {
+  const doc = currentDoc(fileName);
+  if (!doc) throw new Error(`cannot read ${fileName}`);
+  return doc;
+}
+
+function codeFixes(params) {
+  requireState();
+  revertPending();
+  const file = path.resolve(String(params.file));
+  const project = projectOf(file);
+  const doc = docOf(file);
+  const start = doc.offsets.toU16(Number(params.start));
+  const end = doc.offsets.toU16(Number(params.start) + Number(params.length || 0));
+  const fixes = project.ls.getCodeFixesAtPosition(file, start, end, [Number(params.code)], formatSettings(doc.text), PREFERENCES);
+  return fixes.map((f) => ({
+    fixName: f.fixName,
+    description: f.description,
+    changes: f.changes.map(wireFileChanges),
+    fixId: f.fixId === undefined ? null : String(f.fixId),
+    fixAllDescription: f.fixAllDescription || null,
+  }));
+}
+
+function combinedFix(params) {
+  requireState();
+  revertPending();
+  const file = path.resolve(String(params.file));
+  const fixId = String(params.fixId);
+  const project = projectOf(file);
+  const doc = docOf(file);
+  let combined;
+  try {
+    combined = project.ls.getCombinedCodeFix({ type: 'file', fileName: file }, fixId, formatSettings(doc.text), PREFERENCES);
+  } catch (e) {
+    const why = String((e && e.message) || e).split('\n')[0];
+    if (/overlap/i.test(why)) throw new Error(`TypeScript's combined fix ${fixId} for ${file} has overlapping changes (${why})`);
+    if (/getAllCodeActions/.test(why)) throw new Error(`TypeScript has no combined fix with id ${fixId}`);
+    throw new Error(`TypeScript cannot combine fix ${fixId} for ${file}: ${why}`);
+  }
+  return combined.changes.map(wireFileChanges);
+}
+
+// ---------------------------------------------------------------------------------------
+// Type information for prompts.
+
+function typeInfo(params) {
+  requireState();
+  revertPending();
+  const file = path.resolve(String(params.file));
+  const project = projectOf(file);
+  const doc = docOf(file);
+  const limit = Number(params.limit || 20);
+  const s = doc.offsets.toU16(Number(params.start));
+  const e = doc.offsets.toU16(Number(params.end));
+  const sf = project.ls.getProgram().getSourceFile(file);
+  if (!sf) return [];
+  const names = new Set();
+  const out = [];
+  const visit = (node) => {
+    if (out.length >= limit || node.end <= s || node.pos >= e) return;
+    if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) {
+      const at = node.getStart(sf);
+      const name = node.text;
+      if (at >= s && node.end <= e && !names.has(name)) {
+        names.add(name);
+        const qi = project.ls.getQuickInfoAtPosition(file, at);
+        if (qi && qi.displayParts) {
+          let text = ts.displayPartsToString(qi.displayParts);
+          // an import's info ends with a line naming the import itself: noise for a prompt
+          if (text.startsWith('(alias)')) text = text.split('\n')[0];
+          text = text.replace(/\s+/g, ' ').trim();
+          if (text.length > 300) text = text.slice(0, 297) + '...';
+          if (text && !out.includes(text)) out.push(text);
+        }
+      }
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+function text(params) {
+  requireState();
+  const file = path.resolve(String(params.file));
+  const doc = state.baseline.get(file) || currentDoc(file);
+  if (!doc) throw new Error(`cannot read ${file}`);
+  return doc.rawText;
+}
+
+// ---------------------------------------------------------------------------------------
+
+const METHODS = {
+  version: () => ({ typescript: ts.version, node: process.version, protocol: PROTOCOL }),
+  load,
+  files: () => [...requireState().owner.keys()],
+  text,
+  diagnostics: () => diagnostics(),
+  codeFixes,
+  combinedFix,
+  check,
+  commit,
+  typeInfo,
+};
+
+function handle(line) {
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (e) {
+    return { id: null, error: { message: `bad request (not JSON): ${e.message}` } };
+  }
+  const id = request && typeof request === 'object' && 'id' in request ? request.id : null;
+  const method = request && request.method;
+  if (typeof method !== 'string' || !Object.prototype.hasOwnProperty.call(METHODS, method)) {
+    return { id, error: { message: `unknown method: ${JSON.stringify(method)}` } };
+  }
+  try {
+    return { id, result: METHODS[method](request.params || {}) };
+  } catch (e) {
+    process.stderr.write(`${method} failed: ${(e && e.stack) || e}\n`);
+    return { id, error: { message: String((e && e.message) || e) } };
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on('line', (line) => {
+  if (line.trim() === '') return;
+  writeOut(JSON.stringify(handle(line)) + '\n');
+});
+rl.on('close', () => process.exit(0));
+process.on('uncaughtException', (e) => process.stderr.write(`uncaught: ${(e && e.stack) || e}\n`));
