@@ -121,6 +121,8 @@ class JsonRpcProcess:
         waits: list[tuple[str, int, _Pending]] = []
         frames: list[dict[str, Any]] = []
         with self._lock:
+            if self._dead is not None:  # (checked again: it may have died meanwhile)
+                raise ServiceError(f"{self.name}: cannot send {calls[0][0]}: {self._dead}")
             for method, params in calls:
                 self._next_id += 1
                 pending = _Pending()
@@ -211,7 +213,7 @@ class JsonRpcProcess:
         if code is not None:  # its stderr is at end of file too: let it be read
             self._stderr_reader.join(timeout=1)
         tail = self.stderr_tail()
-        return f"{self.name} {status}" + (f": {tail}" if tail else "")
+        return status + (f": {tail}" if tail else "")
 
     def _write_loop(self, stream: IO[bytes]) -> None:
         try:
@@ -232,8 +234,8 @@ class JsonRpcProcess:
         try:
             while (message := _read_message(stream)) is not None:
                 self._dispatch(message)
-        except (OSError, ValueError) as error:
-            self._mark_dead(f"{self.name} answered nonsense ({error})")
+        except Exception as error:  # unreadable, or shaped wrong: the server is no use now
+            self._mark_dead(f"answered nonsense ({error})")
             return
         self._mark_dead(self._exit_reason())
 
@@ -247,7 +249,8 @@ class JsonRpcProcess:
             if pending is not None:
                 error = message.get("error")
                 if error is not None:
-                    pending.error = str(error.get("message", error))
+                    detail = error.get("message") if isinstance(error, dict) else None
+                    pending.error = str(detail or error)
                 else:
                     pending.result = message.get("result")
                 pending.done.set()
