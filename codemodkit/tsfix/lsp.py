@@ -197,6 +197,14 @@ class LspService:
         return sorted(self._documents)
 
     def text(self, file: str) -> str:
+        """A project file's baseline text; also a config file's, which diagnostics can
+        point into (read from disk: config files are never changed here)."""
+        config = str(Path(file).resolve())
+        if file not in self._documents and config in self._configs:
+            try:
+                return read_text(Path(config))
+            except OSError as error:
+                raise ServiceError(f"cannot read {config}: {error.strerror}") from None
         return self._document(file).text
 
     def diagnostics(self) -> list[Diagnostic]:

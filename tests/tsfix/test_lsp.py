@@ -384,6 +384,8 @@ def test_runs_from_the_native_binary_in_a_folder_with_a_space_and_follows_refere
 
     with LspService.start(root / "tsconfig.json", Path(binary), timeout=60) as service:
         diagnostics = service.diagnostics()
+        config_error = next(d for d in diagnostics if d.code == 5023)
+        assert sliced(service, config_error) == '"bogusOption"'
 
     assert service.files() == [str(root / "app" / "main.ts"), str(root / "lib" / "index.ts")]
     found = {(Path(d.file or "").relative_to(root).as_posix(), d.code) for d in diagnostics}
