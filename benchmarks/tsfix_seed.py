@@ -9,33 +9,46 @@ a local ``starts`` that it only ever writes) so that this stricter config report
 
 Seed kinds (each is one edit, found with tree-sitter, and the errors it must cause):
 
-=====================  ====================================  ===========  =================
-kind                   edit                                  codes        TypeScript fix
-=====================  ====================================  ===========  =================
-missing-import         drop a named import still used        2304/2552    import (tier 0)
-unused-local           add ``const unusedX = 0;`` in a body  6133         unusedIdentifier
-unused-import          import 1-2 names the file never uses  6133/6192    unusedIdentifier
-missing-async          drop ``async`` of a function w/ await  1308/1103    fixAwaitInSync...
-implicit-any           drop a parameter's type annotation    7006         inferFromUsage ?
-misspelled-property    ``this.member`` minus one letter      2551         spelling (not 0)
-missing-override       drop ``override`` (noImplicitOverride) 4114/4115   override (tier 0)
-=====================  ====================================  ===========  =================
+===================  =======================================  =========  =================
+kind                 edit                                     codes      TypeScript's fix
+===================  =======================================  =========  =================
+missing-import       drop a named import the file still uses  2304/2552  import
+unused-local         add ``const unusedX = 0;`` to a body     6133       unusedIdentifier
+unused-import        import 1-2 names the file never uses     6133/6192  unusedIdentifier
+missing-async        drop ``async`` of a callback that awaits 1308/1103  fixAwaitInSync...
+implicit-any         drop a parameter's type annotation       7006       inferFromUsage
+misspelled-property  ``this.member`` minus one letter         2551       spelling
+missing-override     drop ``override`` (noImplicitOverride)   4114/4115  fixOverrideModifier
+===================  =======================================  =========  =================
 
 "tier-0-fixable" in the manifest is ``yes``, ``maybe`` (inferFromUsage may not find a
 concrete type) or ``no`` (a spelling guess: tier 0 must not take it). A kind whose
 compiler flag is off in the project's config is skipped (rxjs has no ``override``
-modifiers, so ``missing-override`` finds nothing there). Candidates are chosen with
-``random.Random(f"{seed}:{kind}")``, so a kind's picks do not depend on the others'
-counts; seeds never touch each other's text or the names another seed relies on.
+modifiers, so ``missing-override`` finds nothing there; its few ``async`` functions are
+declarations whose callers use the promise, so ``missing-async`` - kept to callbacks,
+where dropping ``async`` changes nothing else - finds nothing either: the test fixture
+covers both). Candidates are shuffled with ``random.Random(f"{seed}:{kind}")``, so a
+kind's picks do not depend on the others' counts; seeds never touch each other's text
+or the names another seed relies on.
+
+Static rules keep seeds from causing other errors (no import of a base class or of a
+callee with callbacks, no type removed from a parameter that is called with callbacks,
+no misspelling in a condition ...), but types flow: so the seeded copy is checked with
+tsc, and a seed whose error does not show, or the seed nearest to an unexpected error,
+is replaced by the next candidate, up to ``--rounds`` times. The result depends only on
+the seed, the package and the TypeScript version; the manifest lists each seed's
+candidate id, so ``tsfix_bench.py --manifest`` recreates the copy without tsc.
 
     python benchmarks/tsfix_seed.py [--seed 1] [--count 80] [--kinds ...] [--json PATH]
+                                    [--verify-fixes]
 
-Creates ``<work>/tsfix-seed/rxjs-7.8.2-seed<S>/`` (replaced if present), writes the
-manifest, runs ``tsc`` on the copy (and first on the unseeded copy, unless
-``--no-baseline``) and prints, per kind: seeds, errors expected, errors observed with the
-expected code at the expected line, expected but missing, and unexpected errors.
-Exits 1 when an error is missing or unexpected, or fewer than ``--min-tier0`` tier-0
-fixable errors were seeded.
+Creates ``<work>/tsfix-seed/rxjs-7.8.2-seed<S>/`` (replaced if present) and the manifest
+``<copy>.json``, runs ``tsc`` on the unseeded copy (unless ``--no-baseline``) and prints,
+per kind: candidates, seeds, errors expected, errors observed with the expected code at
+the expected line, expected but missing, and unexpected errors. ``--verify-fixes`` also
+asks TypeScript's language service which seeded errors it offers the kind's fix for.
+Exits 1 when an error is missing or unexpected, or fewer than ``--min-tier0`` (200)
+tier-0-fixable errors were seeded.
 """
 
 from __future__ import annotations
@@ -50,6 +63,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -87,19 +101,30 @@ RXJS_PATCHES = (
 class Kind:
     codes: tuple[int, ...]
     tier0: str  # "yes" | "maybe" | "no"
-    fix: str  # TypeScript's fixId (or fixName) for it
+    fix: str  # TypeScript's fixId for it
     flag: str | None  # the compiler option the error needs
+    fix_name: str  # the name of TypeScript's code fix (``getCodeFixesAtPosition``)
 
 
 KINDS: dict[str, Kind] = {
-    "missing-import": Kind((2304, 2552, 2503), "yes", "fixMissingImport", None),
-    "unused-local": Kind((6133,), "yes", "unusedIdentifier_delete", "noUnusedLocals"),
-    "unused-import": Kind((6133, 6192), "yes", "unusedIdentifier_delete", "noUnusedLocals"),
-    "missing-async": Kind((1308, 1103), "yes", "fixAwaitInSyncFunction", None),
-    "implicit-any": Kind((7006,), "maybe", "inferFromUsage", "noImplicitAny"),
-    "misspelled-property": Kind((2551,), "no", "fixSpelling", None),
+    "missing-import": Kind((2304, 2552, 2503), "yes", "fixMissingImport", None, "import"),
+    "unused-local": Kind(
+        (6133,), "yes", "unusedIdentifier_delete", "noUnusedLocals", "unusedIdentifier"
+    ),
+    "unused-import": Kind(
+        (6133, 6192), "yes", "unusedIdentifier_delete", "noUnusedLocals", "unusedIdentifier"
+    ),
+    "missing-async": Kind(
+        (1308, 1103), "yes", "fixAwaitInSyncFunction", None, "fixAwaitInSyncFunction"
+    ),
+    "implicit-any": Kind((7006,), "maybe", "inferFromUsage", "noImplicitAny", "inferFromUsage"),
+    "misspelled-property": Kind((2551,), "no", "fixSpelling", None, "spelling"),
     "missing-override": Kind(
-        (4114, 4115, 4116), "yes", "fixAddOverrideModifier", "noImplicitOverride"
+        (4114, 4115, 4116),
+        "yes",
+        "fixAddOverrideModifier",
+        "noImplicitOverride",
+        "fixOverrideModifier",
     ),
 }
 
@@ -553,6 +578,8 @@ def _implicit_any(
     used = {text(n) for n in walk(annotation) if n.type in ("identifier", "type_identifier")}
     if used & _type_parameters(function):
         return None
+    if any(n.type == "predefined_type" and text(n) == b"any" for n in walk(annotation)):
+        return None  # `x: any` was the author's choice: a fix could only restore an `any`
     for name in used:
         others = [
             n
@@ -1250,9 +1277,130 @@ def link_node_modules(project: Path) -> None:
         link.symlink_to(NODE_DIR / "node_modules", target_is_directory=True)
 
 
+# -- what TypeScript's own code fixes offer -------------------------------------------------
+
+#: For each error in the given files: the code fixes the language service offers, with
+#: the text they insert. Plain JavaScript, run by Node with the project's TypeScript.
+_FIXES_JS = r"""
+const path = require("path");
+const fs = require("fs");
+const [root, tsconfig, listFile] = process.argv.slice(1);
+const ts = require(path.join(root, "node_modules", "typescript"));
+const files = JSON.parse(fs.readFileSync(listFile, "utf8"));
+const fail = (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); };
+const config = ts.getParsedCommandLineOfConfigFile(
+  tsconfig, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: fail });
+const host = {
+  getCompilationSettings: () => config.options,
+  getScriptFileNames: () => config.fileNames,
+  getScriptVersion: () => "0",
+  getScriptSnapshot: (f) => {
+    const t = ts.sys.readFile(f);
+    return t === undefined ? undefined : ts.ScriptSnapshot.fromString(t);
+  },
+  getCurrentDirectory: () => root,
+  getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+  fileExists: ts.sys.fileExists,
+  readFile: ts.sys.readFile,
+  readDirectory: ts.sys.readDirectory,
+  directoryExists: ts.sys.directoryExists,
+  getDirectories: ts.sys.getDirectories,
+};
+const service = ts.createLanguageService(host, ts.createDocumentRegistry());
+const format = ts.getDefaultFormatCodeSettings("\n");
+for (const file of files) {
+  const source = service.getProgram().getSourceFile(file);
+  const found = [...service.getSyntacticDiagnostics(file), ...service.getSemanticDiagnostics(file)];
+  for (const d of found) {
+    if (d.start === undefined) continue;
+    let fixes;
+    try {
+      const end = d.start + d.length;
+      fixes = service.getCodeFixesAtPosition(file, d.start, end, [d.code], format, {});
+    } catch (e) {
+      fixes = [{ fixName: "(error) " + e.message, changes: [] }];
+    }
+    console.log(JSON.stringify({
+      file, line: source.getLineAndCharacterOfPosition(d.start).line + 1, code: d.code,
+      fixes: fixes.map((f) => ({
+        name: f.fixName,
+        text: f.changes.flatMap((c) => c.textChanges.map((t) => t.newText)).join("\n"),
+      })),
+    }));
+  }
+}
+"""
+
+
+@dataclass
+class FixOffer:
+    errors: int = 0
+    offered: int = 0  # the kind's own fix is among the language service's fixes
+    concrete: int = 0  # ... and inserts no `any`
+
+
+def offered_fixes(manifest: dict[str, Any], root: Path, tsconfig: Path) -> dict[str, FixOffer]:
+    """Per kind: how many seeded errors TypeScript's language service offers the kind's
+    fix for (``getCodeFixesAtPosition``): the manifest's tier-0 claims, checked."""
+    files = sorted({str(root / entry["file"]) for entry in manifest["seeds"]})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as listing:
+        json.dump(files, listing)
+    try:
+        done = subprocess.run(
+            ["node", "-e", _FIXES_JS, str(root), str(tsconfig), listing.name],
+            cwd=root, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        os.unlink(listing.name)
+    if done.returncode != 0:
+        raise RuntimeError(f"the code-fix probe failed:\n{done.stderr[-2000:]}")
+    offers: dict[tuple[str, int, int], list[dict[str, str]]] = {}
+    for line in done.stdout.splitlines():
+        item = json.loads(line)
+        rel = Path(item["file"]).relative_to(root).as_posix()
+        offers.setdefault((rel, item["line"], item["code"]), item["fixes"])
+    result = {kind: FixOffer() for kind in manifest["kinds"]}
+    for entry in manifest["seeds"]:
+        row, name = result[entry["kind"]], KINDS[entry["kind"]].fix_name
+        for want in entry["expected"]:
+            row.errors += 1
+            keys = [(entry["file"], want["line"], code) for code in want["codes"]]
+            fixes = next((offers[key] for key in keys if key in offers), [])
+            own = [fix for fix in fixes if fix["name"] == name]
+            want["ls_fixes"] = sorted({fix["name"] for fix in fixes})
+            row.offered += bool(own)
+            row.concrete += any(not re.search(r"\bany\b", fix["text"]) for fix in own)
+    for kind, row in result.items():
+        manifest["kinds"][kind]["ls_offers_fix"] = row.offered
+        manifest["kinds"][kind]["ls_fix_without_any"] = row.concrete
+    return result
+
+
+def offers_table(manifest: dict[str, Any], offers: dict[str, FixOffer]) -> str:
+    rows = [("kind", "tier0", "fix", "errors", "LS offers it", "without any")]
+    for kind, row in offers.items():
+        info = manifest["kinds"][kind]
+        rows.append(
+            (kind, info["tier0"], KINDS[kind].fix_name, str(row.errors), str(row.offered),
+             str(row.concrete))
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i < 3 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
 def calibration_drops(manifest: dict[str, Any], result: Check) -> dict[str, str]:
     """Seeds to leave out next time: one whose error did not show (TS did not see it
-    that way), and every seed of a file where an unexpected error showed."""
+    that way), and for each unexpected error the nearest seed in its file that changes
+    types (an added unused declaration cannot cause other errors), or, in a file without
+    seeds, those in the files it imports."""
     drops: dict[str, str] = {}
     seeds_by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in manifest["seeds"]:
@@ -1269,9 +1417,10 @@ def calibration_drops(manifest: dict[str, Any], result: Check) -> dict[str, str]
             for entry in _imported_seeds(manifest, file, seeds_by_file):
                 drops.setdefault(entry["candidate"], f"unexpected TS{error.code} in {file}")
             continue
+        suspects = [entry for entry in here if entry["kind"] in _TYPE_CHANGING] or here
         distance = {
             entry["candidate"]: min(abs(line - error.line) for line in _lines(entry))
-            for entry in here
+            for entry in suspects
         }
         nearest = min(distance.values())
         for candidate, away in distance.items():
@@ -1280,6 +1429,10 @@ def calibration_drops(manifest: dict[str, Any], result: Check) -> dict[str, str]
     return drops
 
 
+#: kinds whose edit changes a type or a contextual type, not only adds a declaration
+_TYPE_CHANGING = frozenset(
+    {"missing-import", "implicit-any", "missing-async", "misspelled-property"}
+)
 _IMPORT_FROM = re.compile(r"""^(?:import|export)\b[^;]*?\bfrom\s*['"](\.[^'"]*)['"]""", re.M)
 
 
@@ -1302,7 +1455,7 @@ def _imported_seeds(
         for target in (base + ".ts", os.path.join(base, "index.ts")):
             rel = Path(target).relative_to(root).as_posix() if target.startswith(str(root)) else ""
             for entry in seeds_by_file.get(rel, []):
-                if entry["kind"] in ("missing-import", "implicit-any", "missing-async"):
+                if entry["kind"] in _TYPE_CHANGING:
                     yield entry
 
 
@@ -1326,7 +1479,7 @@ def make_seeded_rxjs(
     kinds: Sequence[str],
     manifest_path: Path,
     baseline: bool = True,
-    rounds: int = 4,
+    rounds: int = 6,
     only: Iterable[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> Seeded:
@@ -1395,11 +1548,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="manifest path (default: <out>.json)")
     parser.add_argument("--no-baseline", action="store_true", help="skip tsc before seeding")
     parser.add_argument(
-        "--rounds", type=int, default=4,
-        help="tsc runs that replace misbehaving seeds (default 4; 0: no tsc after seeding)",
+        "--rounds", type=int, default=6,
+        help="tsc runs that replace misbehaving seeds (default 6; 0: no tsc after seeding)",
     )  # fmt: skip
     parser.add_argument(
         "--min-tier0", type=int, default=200, help="fail below this many tier-0-fixable errors"
+    )
+    parser.add_argument(
+        "--verify-fixes",
+        action="store_true",
+        help="ask TypeScript's language service which seeded errors it offers the fix for",
     )
     args = parser.parse_args(argv)
     dest = (args.out or args.work / "tsfix-seed" / f"rxjs-7.8.2-seed{args.seed}").resolve()
@@ -1442,6 +1600,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"missing: {kind} {file}:{line} expected TS{'/'.join(map(str, codes))}")
     for error, kind in result.unexpected[:20]:
         print(f"unexpected{f' (near a {kind} seed)' if kind else ''}: {error}")
+    if args.verify_fixes:
+        started = time.perf_counter()
+        offers = offered_fixes(manifest, dest, seeded.tsconfig)
+        seconds = time.perf_counter() - started
+        print(f"TypeScript's code fixes for the seeded errors ({seconds:.1f}s):")
+        print(offers_table(manifest, offers))
+        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", "utf-8")
     return int(failed or bool(result.missing or result.unexpected))
 
 

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from js_support import NodeTools, link_node_modules, node_tools
 
@@ -221,6 +221,16 @@ def test_every_kind_gives_its_code_and_nothing_else(tmp_path: Path, node_tools: 
         len(entry["expected"]) for entry in manifest["seeds"] if entry["tier0"] == "yes"
     )
 
+    # TypeScript's language service offers each tier-0 kind's own fix for every error.
+    offers = seeder.offered_fixes(manifest, project, project / "tsconfig.json")
+    for kind, row in offers.items():
+        if seeder.KINDS[kind].tier0 != "maybe":
+            assert row.offered == row.errors == seeded_errors(manifest, kind), (kind, row)
+
+
+def seeded_errors(manifest: dict[str, Any], kind: str) -> int:
+    return sum(len(entry["expected"]) for entry in manifest["seeds"] if entry["kind"] == kind)
+
 
 def test_the_same_seed_gives_the_same_copy(tmp_path: Path) -> None:
     first, second = make_project(tmp_path / "a"), make_project(tmp_path / "b")
@@ -246,6 +256,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("seed-property")
 
 
+@settings(max_examples=40)
 @given(
     number=st.integers(min_value=0, max_value=2**32), count=st.integers(min_value=1, max_value=4)
 )
