@@ -104,6 +104,10 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+#: a fix waiting for acceptance: its changes (round-baseline offsets) and its record
+Candidate = tuple[dict[str, list[TextChange]], FixRecord]
+
+
 class _Rounds:
     def __init__(
         self, service: TsService, manager: LLMManager | None, options: TsfixOptions, say: Say
@@ -141,67 +145,77 @@ class _Rounds:
             return self.service.check(texts)
 
     # -- acceptance of a set of candidates ---------------------------------------------
-    def settle(
-        self,
-        baseline: list[Diagnostic],
-        candidates: list[tuple[dict[str, str], FixRecord]],
-    ) -> list[Diagnostic]:
-        """Commit the largest easy subset of candidates (each already valid alone):
-        all together if the project ends up with fewer errors and none new, else one
-        by one. Returns the new baseline diagnostics."""
-        if not candidates:
+    def settle(self, baseline: list[Diagnostic], candidates: list[Candidate]) -> list[Diagnostic]:
+        """Commit as many candidates as can live together; returns the new diagnostics.
+
+        Candidates carry changes in the offsets of the round's baseline texts, so any
+        subset that does not overlap can be applied to those texts in one go. A
+        candidate overlapping one taken earlier waits for the next round (which
+        re-diagnoses and asks again). The rest are checked together; if together they
+        add an error, the ones touching the files where new errors appeared are split
+        off, and each half is tried on its own (bisection: few checks when few fixes
+        are bad, never two clashing fixes kept)."""
+        taken: dict[str, list[TextChange]] = {}
+        batch: list[Candidate] = []
+        for candidate in candidates:
+            changes, record = candidate
+            if any(
+                tier0.overlaps(taken.get(file, ()), file_changes)
+                for file, file_changes in changes.items()
+            ):
+                self.rejected.append(f"{self._display(record.file)}: overlaps another fix")
+                continue
+            for file, file_changes in changes.items():
+                taken.setdefault(file, []).extend(file_changes)
+            batch.append(candidate)
+        if not batch:
             return baseline
-        merged: dict[str, str] = {}
-        clash = False
-        for texts, _ in candidates:
-            for file, text in texts.items():
-                clash |= file in merged
-                merged[file] = text
-        if not clash:
-            after = self.check(merged)
-            if not (_keys(after) - _keys(baseline)):
-                self.commit(merged)
-                self._record(baseline, after, [rec for _, rec in candidates])
-                return after
-        current = baseline
-        for texts, record in candidates:
-            rebased = self._rebase(texts)
-            if rebased is None:
-                self.rejected.append(f"{record.file}: overlaps a fix already applied")
-                continue
-            after = self.check(rebased)
-            if _keys(after) - _keys(current) or len(_errors(after)) >= len(_errors(current)):
-                self.rejected.append(f"{record.file}: no longer helps next to the other fixes")
-                continue
-            self.commit(rebased)
-            self._record(current, after, [record])
-            current = after
-        return current
+        self._base = {file: self.service.text(file) for file in taken}
+        self._committed: dict[str, list[TextChange]] = {}
+        self._current = baseline
+        self._try(batch)
+        return self._current
 
-    def _rebase(self, texts: dict[str, str]) -> dict[str, str] | None:
-        """Candidates carry whole texts computed from the round's baseline; once another
-        fix of the same file is committed, a candidate must be re-derived. Candidates
-        here keep their change list for that (see ``_candidate``)."""
-        rebased: dict[str, str] = {}
-        for file, text in texts.items():
-            changes = self._pending_changes.get((file, text))
-            if changes is None:
-                return None
-            try:
-                rebased[file] = tier0.apply_changes(self.service.text(file), changes)
-            except ValueError:
-                return None
-        return rebased
+    def _texts(self, batch: list[Candidate]) -> dict[str, str]:
+        merged: dict[str, list[TextChange]] = {}
+        for changes, _ in batch:
+            for file, file_changes in changes.items():
+                merged.setdefault(file, list(self._committed.get(file, ()))).extend(file_changes)
+        return {file: tier0.apply_changes(self._base[file], c) for file, c in merged.items()}
 
-    _pending_changes: dict[tuple[str, str], list[TextChange]]
-
-    def _candidate(
-        self, base: Mapping[str, str], changes: Mapping[str, list[TextChange]]
-    ) -> dict[str, str]:
-        texts = {f: tier0.apply_changes(base[f], c) for f, c in changes.items()}
-        for file, text in texts.items():
-            self._pending_changes[(file, text)] = list(changes[file])
-        return texts
+    def _try(self, batch: list[Candidate]) -> None:
+        texts = self._texts(batch)
+        after = self.check(texts)
+        new = _keys(after) - _keys(self._current)
+        if not new and len(_errors(after)) < len(_errors(self._current)):
+            self.commit(texts)
+            for changes, _ in batch:
+                for file, file_changes in changes.items():
+                    self._committed.setdefault(file, []).extend(file_changes)
+            self._record(self._current, after, [record for _, record in batch])
+            self._current = after
+            return
+        if len(batch) == 1:
+            _, record = batch[0]
+            if new:
+                (where_file, code, message), *_ = new
+                where = self._display(where_file) if where_file else "the project"
+                reason = f"it adds error TS{code} in {where}: {message.splitlines()[0]}"
+            else:
+                reason = "it fixes nothing next to the other fixes"
+            self.rejected.append(f"{self._display(record.file)}:{record.line}: {reason}")
+            return
+        # Suspects first: the fixes of files where the new errors are (when every new
+        # error is in an edited file); otherwise halves.
+        files = {file for file, _, _ in new}
+        suspects = [c for c in batch if files & set(c[0])]
+        if not suspects or len(suspects) == len(batch) or None in files:
+            half = len(batch) // 2
+            suspects = batch[half:]
+        innocent = [c for c in batch if c not in suspects]
+        for part in (innocent, suspects):
+            if part:
+                self._try(part)
 
     def _record(
         self, before: list[Diagnostic], after: list[Diagnostic], records: list[FixRecord]
@@ -215,13 +229,12 @@ class _Rounds:
 
     # -- tier 0 ----------------------------------------------------------------------
     def tier0(self, baseline: list[Diagnostic]) -> list[Diagnostic]:
-        self._pending_changes = {}
         targets = self.targets(baseline)
         by_file: dict[str, list[Diagnostic]] = {}
         for d in targets:
             assert d.file is not None
             by_file.setdefault(d.file, []).append(d)
-        candidates: list[tuple[dict[str, str], FixRecord]] = []
+        candidates: list[Candidate] = []
         for file, diagnostics in by_file.items():
             proposals = self._tier0_proposals(file, diagnostics)
             for fix, targeted in proposals:
@@ -277,16 +290,10 @@ class _Rounds:
         edits: list[FileChanges],
         targeted: list[Diagnostic],
         baseline: list[Diagnostic],
-    ) -> tuple[dict[str, str], FixRecord] | None:
+    ) -> Candidate | None:
         merged, rejected = tier0.merge_changes(edits)
         if rejected or not merged:
             self.rejected.append(f"{fix.fix_name}: overlapping edits, not applied")
-            return None
-        base = {f: self.service.text(f) for f in merged}
-        try:
-            texts = self._candidate(base, merged)
-        except ValueError as exc:
-            self.rejected.append(f"{fix.fix_name}: {exc}")
             return None
         first = targeted[0]
         assert first.file is not None and first.start is not None
@@ -301,14 +308,13 @@ class _Rounds:
             strategy="typescript",
             fix_name=fix.fix_name,
         )
-        return texts, record
+        return merged, record
 
     # -- the model tiers ------------------------------------------------------------------
     def models(self, baseline: list[Diagnostic]) -> list[Diagnostic]:
         manager = self.manager
         if manager is None or not manager.uses_models or self.options.max_tier < 1:
             return baseline
-        self._pending_changes = {}
         groups: list[Group] = []
         by_file: dict[str, list[Diagnostic]] = {}
         for d in self.targets(baseline):
@@ -345,7 +351,7 @@ class _Rounds:
 
         completions = self._run_mode(manager, prompts, levels, judge, attempts)
         self.requests += len(prompts)
-        candidates: list[tuple[dict[str, str], FixRecord]] = []
+        candidates: list[Candidate] = []
         for prompt, completion in zip(prompts, completions, strict=True):
             group = by_id[prompt.request_id]
             if not completion.ok or completion.text is None:
@@ -355,10 +361,8 @@ class _Rounds:
                 continue
             replacement = self._replacement(group, completion.text)
             assert replacement is not None  # the judge accepted it
-            base = {group.file: self.service.text(group.file)}
             change = TextChange(group.start, group.end - group.start, replacement)
-            texts = self._candidate(base, {group.file: [change]})
-            candidates.append((texts, self._model_record(group, completion)))
+            candidates.append(({group.file: [change]}, self._model_record(group, completion)))
         return self.settle(baseline, candidates)
 
     def _text_or_none(self, file: str) -> str | None:

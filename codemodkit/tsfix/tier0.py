@@ -78,6 +78,7 @@ __all__ = [
     "apply_changes",
     "choose_fix",
     "merge_changes",
+    "overlaps",
 ]
 
 TextOf = Callable[[str], str]
@@ -305,6 +306,12 @@ def _overlap(a: TextChange, b: TextChange) -> bool:
     if a.length == 0 and b.length == 0:
         return a.start == b.start  # two insertions at one offset: order unknown
     return a.start < b.end and b.start < a.end
+
+
+def overlaps(taken: Iterable[TextChange], changes: Iterable[TextChange]) -> bool:
+    """Would any of ``changes`` overlap one of ``taken`` (same file, same offsets)?"""
+    taken = list(taken)
+    return any(_overlap(a, b) for a in taken for b in changes)
 
 
 def _describe(file: str, change: TextChange) -> str:

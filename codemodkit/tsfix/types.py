@@ -23,6 +23,9 @@ __all__ = [
 
 Category = Literal["error", "warning", "suggestion", "message"]
 
+#: codes that are another code plus "Did you mean ...?" -> that other code
+_SUGGESTING = {2552: 2304, 2551: 2339, 2833: 2503}
+
 
 class ServiceError(Exception):
     """The TypeScript backend could not run or answered nonsense (one clear line)."""
@@ -55,8 +58,16 @@ class Diagnostic:
         return self.start + (self.length or 0)
 
     def key(self) -> tuple[str | None, int, str]:
-        """Identity that survives edits elsewhere in the file (no offsets)."""
-        return (self.file, self.code, self.message)
+        """Identity that survives edits elsewhere in the file (no offsets).
+
+        An error that gains or loses a spelling suggestion is the same error: "Cannot
+        find name 'x'." (TS2304) becomes "... Did you mean 'y'?" (TS2552) as soon as a
+        similar name comes into scope, e.g. when another fix adds an import."""
+        code = _SUGGESTING.get(self.code, self.code)
+        message = self.message
+        if code != self.code:
+            message = message.split(" Did you mean", 1)[0]
+        return (self.file, code, message)
 
 
 @dataclass(frozen=True)

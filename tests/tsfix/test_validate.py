@@ -278,3 +278,14 @@ def test_an_untouched_character_maps_to_itself(changes: list[TextChange], offset
         assert new[low:high] == change.new_text
     else:
         assert low == high and new[low] == TEXT[offset]
+
+
+def test_an_error_that_gains_a_spelling_suggestion_is_the_same_error() -> None:
+    plain = Diagnostic(2304, "Cannot find name 'scheduled'.", file="/p/a.ts", start=5)
+    suggesting = Diagnostic(
+        2552, "Cannot find name 'scheduled'. Did you mean 'scheduler'?", file="/p/a.ts", start=9
+    )
+    other = Diagnostic(2304, "Cannot find name 'other'.", file="/p/a.ts", start=5)
+    assert plain.key() == suggesting.key() != other.key()
+    verdict = check_diagnostics({}, [], [plain], [suggesting])
+    assert verdict.ok, verdict.reason
