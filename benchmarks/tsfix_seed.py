@@ -1045,8 +1045,12 @@ class TscError:
     message: str
 
     def key(self) -> tuple[str, int, str]:
-        """Identity that survives edits elsewhere in the file."""
-        return (self.file, self.code, self.message)
+        """Identity that survives edits elsewhere in the file. An error that gains a
+        spelling hint ("Did you mean 'y'?", TS2552/TS2551) is the same error, as in
+        codemodkit's ``Diagnostic.key``."""
+        code = {2552: 2304, 2551: 2339, 2833: 2503}.get(self.code, self.code)
+        message = self.message.split(" Did you mean", 1)[0] if code != self.code else self.message
+        return (self.file, code, message)
 
     def __str__(self) -> str:
         return f"{self.file}({self.line},{self.column}): error TS{self.code}: {self.message}"
