@@ -19,7 +19,7 @@ from codemodkit.tsfix.locate import TypeScriptInstall, find_typescript
 from codemodkit.tsfix.service import HelperRequestError, NodeService, helper_script
 from codemodkit.tsfix.types import Diagnostic, ServiceError, TextChange
 
-from .ts_projects import BASIC, REFS, tsc_errors, write_project
+from .ts_projects import BASIC, EXTRAS, REFS, tsc_errors, write_project
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,16 @@ def basic(tmp_path_factory: pytest.TempPathFactory, node_tools: NodeTools) -> Pa
     return write_project(tmp_path_factory.mktemp("basic"), BASIC, node_tools)
 
 
+def start_spreading_by_shape(tsconfig: Path) -> NodeService:
+    """A service that compares the shapes of importers, however few (the long way)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CODEMOD_TSFIX_SMALL_CLOSURE", "0")
+        return NodeService.start(tsconfig, find_typescript(tsconfig))
+
+
 @pytest.fixture(scope="module")
 def service(basic: Path) -> Iterator[NodeService]:
-    with NodeService.start(basic, find_typescript(basic)) as svc:
+    with start_spreading_by_shape(basic) as svc:
         yield svc
 
 
@@ -229,6 +236,18 @@ def test_a_body_only_edit_rechecks_only_that_file(service: NodeService, basic: P
     assert after == before
 
 
+def test_a_shape_change_spreads_only_as_far_as_shapes_change(
+    service: NodeService, basic: Path
+) -> None:
+    util = src(basic, "util.ts")
+    changed = service.text(util).replace("helperFn(x: number)", "helperFn(x: string)")
+    after = service.check({util: changed})
+    # util's importers (consumer, other) are rechecked; consumer's own shape is unchanged,
+    # so deep.ts, which imports consumer, is not
+    assert service.last_rechecked == 3
+    assert after == service.check({util: changed}, full=True)
+
+
 def test_commit_makes_the_texts_the_baseline(fresh: NodeService, basic: Path) -> None:
     file = src(basic, "other.ts")
     before_disk = snapshot(basic)
@@ -276,6 +295,33 @@ def test_incremental_check_equals_a_full_one(
     assert service.check(texts) == service.check(texts, full=True)
 
 
+@pytest.fixture(scope="module")
+def committing(basic: Path) -> Iterator[NodeService]:
+    with start_spreading_by_shape(basic) as svc:
+        yield svc
+
+
+@settings(max_examples=15)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(range(len(_EDITS))), max_size=3, unique=True),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_commits_keep_the_incremental_state_exact(
+    committing: NodeService, basic: Path, rounds: list[list[int]]
+) -> None:
+    names = ("util.ts", "consumer.ts")
+    for picks in rounds:
+        texts = {src(basic, n): Path(src(basic, n)).read_text(encoding="utf-8") for n in names}
+        for pick in picks:
+            old, new = _EDITS[pick]
+            texts = {f: t.replace(old, new) for f, t in texts.items()}
+        committing.commit(texts)
+        assert committing.diagnostics() == committing.check({}, full=True)
+
+
 _LINE_CHARS = st.characters(
     blacklist_categories=("Cs",), blacklist_characters="\n\r\u2028\u2029\u0085"
 )
@@ -305,6 +351,25 @@ def test_type_info_describes_the_names_in_a_span(service: NodeService, basic: Pa
     assert "const big: number" in info
     assert "(alias) scale(x: number): number" in info
     assert len(service.type_info(file, 0, len(text), limit=2)) == 2
+
+
+@pytest.fixture(scope="module")
+def extras(tmp_path_factory: pytest.TempPathFactory, node_tools: NodeTools) -> Path:
+    return write_project(tmp_path_factory.mktemp("extras"), EXTRAS, node_tools)
+
+
+def test_declaration_diagnostics_and_crlf_fixes(extras: Path) -> None:
+    with NodeService.start(extras, find_typescript(extras)) as svc:
+        diagnostics = svc.diagnostics()
+        # (tsc itself only lists declaration errors once no other error is left)
+        [isolated] = found(diagnostics, 9010, src(extras, "decl.ts"))
+        assert svc.text(isolated.file or "")[isolated.start : isolated.end] == "inferred"
+        assert "add-annotation" in [f.fix_name for f in svc.code_fixes(isolated)]
+        crlf = src(extras, "crlf.ts")
+        [changes] = svc.combined_fix(crlf, "fixMissingImport")
+        [insert] = changes.changes
+        assert insert.new_text == 'import { helper } from "./lib";\r\n\r\n'
+        assert not found(svc.check({crlf: apply(svc.text(crlf), changes.changes)}), 2304, crlf)
 
 
 # -- project references ----------------------------------------------------------------

@@ -81,6 +81,23 @@ BASIC: dict[str, str] = {
     "src/bom.ts": "\ufeffexport const bad: number = 'text';\n",
 }
 
+#: declaration diagnostics (isolatedDeclarations) and a CRLF file
+EXTRAS: dict[str, str] = {
+    "tsconfig.json": json.dumps(
+        {
+            "compilerOptions": {**_OPTIONS, "declaration": True, "isolatedDeclarations": True},
+            "include": ["src"],
+        }
+    ),
+    "src/lib.ts": "export function helper(x: number): number {\n  return x;\n}\n",
+    "src/decl.ts": 'import { helper } from "./lib";\n\nexport const inferred = helper(1);\n',
+    "src/crlf.ts": (
+        "// windows\r\n"
+        "export const one: number = helper(1);\r\n"
+        "export const two: number = helper(2);\r\n"
+    ),
+}
+
 _REF_OPTIONS = {**_OPTIONS, "composite": True, "outDir": "dist", "rootDir": "src"}
 del _REF_OPTIONS["noEmit"]
 

@@ -21,6 +21,11 @@ const readline = require('readline');
 const util = require('util');
 
 const PROTOCOL = 1;
+// CODEMOD_TSFIX_TIMING=1: how long each request and each phase of a check took (stderr)
+const TIMING = !!process.env.CODEMOD_TSFIX_TIMING;
+function timing(label, since) {
+  if (TIMING) process.stderr.write(`[timing] ${label} ${(performance.now() - since).toFixed(1)} ms\n`);
+}
 const writeOut = process.stdout.write.bind(process.stdout);
 // Anything that logs (TypeScript's own console use included) must not corrupt stdout.
 for (const name of ['log', 'info', 'warn', 'debug', 'trace']) {
@@ -158,7 +163,7 @@ function newState(configPath) {
     owner: new Map(), // fileName -> project: the project whose diagnostics cover the file
     configDiagnostics: [], // wire diagnostics, fixed at load
     diagCache: new Map(), // fileName -> {version, diags}: the baseline's per-file diagnostics
-    shapeCache: new Map(), // fileName -> {version, dts}: the baseline's declaration output
+    shapes: new Map(), // fileName -> .d.ts text or null: the baseline's shapes, where known
     graph: null, // {importers: Map<file, Set<file>>, info: Map<file, {module, augments}>}
     pending: null, // the last check: {texts, changed, results}
   };
@@ -404,15 +409,22 @@ function diagnostics() {
 //   * every file of F is rechecked;
 //   * a file of F that is (before or after) a global script - not a module - can change
 //     anything: recheck everything. So does a file of F that did not exist before (it may
-//     change how other files' imports resolve);
-//   * otherwise a module is seen by others only through its exports. Its declaration
-//     output (`.d.ts` text, what TypeScript's own incremental builder signs files with) is
-//     compared before/after; if it is unchanged nobody else can see a difference. If it
-//     changed (or cannot be emitted), the files that import it, transitively, are
-//     rechecked - and everything is when it holds `declare global` / `declare module`
-//     (augmentations reach files that never import it).
+//     change how other files' imports resolve) or one outside the project's own code;
+//   * otherwise a module is seen by others only through its exports: its "shape" is its
+//     declaration output (the `.d.ts` text - what TypeScript's own incremental builder
+//     signs files with). If a file's shape is unchanged nobody else can see a difference.
+//     If it changed (or cannot be emitted), the files importing it are rechecked, and
+//     their shapes compared in turn (each importer whose shape did not change stops the
+//     spread); a changed shape holding `declare global` / `declare module` means
+//     everything (augmentations reach files that never import it).
+// Shapes of the baseline are computed on demand, kept, and replaced by the new ones on
+// commit; an importer whose baseline shape is unknown counts as changed.
 
 const AUGMENTS = /\bdeclare\s+(global|module)\b/;
+// below this many transitive importers, rechecking them all beats going back to the
+// baseline program for their shapes (the tests set 0 to exercise the long way)
+const SMALL_CLOSURE = Number(process.env.CODEMOD_TSFIX_SMALL_CLOSURE || 10);
+const NO_FILES = new Set();
 
 function ownerProgram(fileName) {
   const project = state.owner.get(fileName);
@@ -457,12 +469,15 @@ function importGraph() {
   return s.graph;
 }
 
-function transitiveImporters(graph, roots) {
+function importersOf(fileName) {
+  return state.graph.importers.get(fileName) || NO_FILES;
+}
+
+function transitiveImporters(roots) {
   const out = new Set();
   const queue = [...roots];
   while (queue.length > 0) {
-    const f = queue.pop();
-    for (const g of graph.importers.get(f) || []) {
+    for (const g of importersOf(queue.pop())) {
       if (!out.has(g)) {
         out.add(g);
         queue.push(g);
@@ -486,14 +501,10 @@ function declarationText(fileName) {
   }
 }
 
-function baselineShape(fileName) {
+/** Remember the baseline shape of a file; only call with the programs at the baseline. */
+function ensureBaselineShape(fileName) {
   const s = state;
-  const doc = s.baseline.get(fileName);
-  const cached = s.shapeCache.get(fileName);
-  if (cached && doc && cached.version === doc.version) return cached.dts;
-  const dts = declarationText(fileName);
-  if (doc) s.shapeCache.set(fileName, { version: doc.version, dts });
-  return dts;
+  if (!s.shapes.has(fileName) && s.owner.has(fileName)) s.shapes.set(fileName, declarationText(fileName));
 }
 
 function sameTexts(a, b) {
@@ -514,64 +525,103 @@ function normalizeTexts(texts) {
   return out;
 }
 
+function setOverlay(changed) {
+  const s = state;
+  s.overlay.clear();
+  for (const c of changed) s.overlay.set(c.file, c.doc);
+  s.stateVersion++;
+}
+
 /** Diagnostics of the project as if `texts` were the files' texts; sets `state.pending`. */
 function runCheck(texts, full) {
   const s = requireState();
   texts = normalizeTexts(texts);
   if (s.pending && sameTexts(s.pending.texts, texts) && (s.pending.everything || !full)) return s.pending;
   revertPending();
+  let t0 = performance.now();
   const graph = importGraph(); // of the baseline: the programs are at the baseline now
+  timing('check: import graph', t0);
   const changed = [];
   let everything = !graph.complete || !!full; // `full`: the reference the rule is tested against
   for (const [f, raw] of Object.entries(texts)) {
     const before = currentDoc(f);
-    const doc = new Doc(f, raw);
     if (before && before.rawText === raw) continue;
-    changed.push({ file: f, before, doc });
+    changed.push({ file: f, before, doc: new Doc(f, raw) });
     const info = graph.info.get(f);
-    // A new file may be what some import was looking for; a file outside the project's own
-    // code (a library's .d.ts) or a global script may change anything.
     if (!before || !info || !info.module) everything = true;
   }
-  // Declaration shapes before the edit, only where someone could see a change.
-  const shapes = new Map();
-  if (!everything) {
-    for (const c of changed) {
-      if (s.owner.has(c.file) && (graph.importers.get(c.file) || new Set()).size > 0) {
-        shapes.set(c.file, { before: baselineShape(c.file) });
-      }
-    }
-  }
-  for (const c of changed) s.overlay.set(c.file, c.doc);
-  if (changed.length > 0) s.stateVersion++;
+  t0 = performance.now();
+  if (!everything) for (const c of changed) if (importersOf(c.file).size > 0) ensureBaselineShape(c.file);
+  timing('check: shapes before', t0);
+  t0 = performance.now();
+  if (changed.length > 0) setOverlay(changed);
 
   const dirty = new Set(changed.map((c) => c.file));
+  const after = new Map(); // file -> its shape in this state, where computed
+  const shapeChanged = (f) => {
+    if (!after.has(f)) after.set(f, declarationText(f));
+    const before = s.shapes.get(f);
+    return before === undefined || before === null || after.get(f) !== before;
+  };
+  const augments = (f) => {
+    const c = changed.find((x) => x.file === f);
+    if (c) return AUGMENTS.test(c.doc.text) || AUGMENTS.test(c.before.text);
+    const info = graph.info.get(f);
+    return !info || info.augments;
+  };
+  for (const c of changed) {
+    if (everything) break;
+    const program = ownerProgram(c.file);
+    const sf = program && program.getSourceFile(c.file);
+    if (sf && !ts.isExternalModule(sf)) everything = true;
+  }
   if (!everything) {
-    for (const c of changed) {
-      const program = ownerProgram(c.file);
-      const sf = program && program.getSourceFile(c.file);
-      if (sf && !ts.isExternalModule(sf)) {
-        everything = true;
-        break;
+    const spreading = changed.map((c) => c.file).filter((f) => importersOf(f).size > 0 && shapeChanged(f));
+    if (spreading.some(augments)) everything = true;
+    else if (spreading.length > 0) {
+      const closure = transitiveImporters(spreading);
+      const unknown = [...closure].filter((f) => importersOf(f).size > 0 && !s.shapes.has(f));
+      if (unknown.length > 0 && closure.size <= SMALL_CLOSURE) {
+        for (const f of closure) dirty.add(f);
+      } else {
+        if (unknown.length > 0) {
+          // back to the baseline for the importers' shapes (kept for later checks)
+          const t1 = performance.now();
+          revertOverlay();
+          for (const f of unknown) ensureBaselineShape(f);
+          setOverlay(changed);
+          timing(`check: baseline shapes of ${unknown.length} importers`, t1);
+        }
+        const queue = [...spreading];
+        while (queue.length > 0 && !everything) {
+          for (const g of importersOf(queue.pop())) {
+            if (dirty.has(g)) continue;
+            dirty.add(g);
+            if (importersOf(g).size === 0 || !shapeChanged(g)) continue;
+            if (augments(g)) everything = true;
+            queue.push(g);
+          }
+        }
       }
-      const shape = shapes.get(c.file);
-      if (!shape) continue;
-      shape.after = declarationText(c.file);
-      if (shape.before !== null && shape.before === shape.after) continue;
-      if (AUGMENTS.test(c.doc.text) || (c.before && AUGMENTS.test(c.before.text))) {
-        everything = true;
-        break;
-      }
-      for (const g of transitiveImporters(graph, [c.file])) dirty.add(g);
     }
   }
+  timing('check: rebuild + shapes after', t0);
+  t0 = performance.now();
   const results = new Map();
   for (const [f, project] of s.owner) {
     if (everything || dirty.has(f)) results.set(f, fileDiagnostics(project, f));
   }
+  timing(`check: diagnostics of ${everything ? 'all' : results.size} files`, t0);
+  t0 = performance.now();
   const globals = globalDiagnostics();
-  s.pending = { texts, changed, results, shapes, globals, everything };
+  timing('check: global diagnostics', t0);
+  s.pending = { texts, changed, results, after, globals, everything };
   return s.pending;
+}
+
+function revertOverlay() {
+  state.overlay.clear();
+  state.stateVersion++;
 }
 
 function collectDiagnostics(result) {
@@ -601,15 +651,15 @@ function check(params) {
 function commit(params) {
   const s = requireState();
   const result = runCheck(params.texts);
-  for (const c of result.changed) {
-    s.baseline.set(c.file, c.doc); // same Doc (same version): the programs stay valid
-    const shape = result.shapes.get(c.file);
-    if (shape && shape.after !== undefined) s.shapeCache.set(c.file, { version: c.doc.version, dts: shape.after });
-  }
+  for (const c of result.changed) s.baseline.set(c.file, c.doc); // same Docs: programs stay valid
   for (const [f, diags] of result.results) {
     const doc = currentDoc(f);
     s.diagCache.set(f, { version: doc ? doc.version : '0', diags });
+    // the new shapes where known; where not, they are computed again when needed
+    if (result.after.has(f)) s.shapes.set(f, result.after.get(f));
+    else s.shapes.delete(f);
   }
+  if (result.everything) s.shapes = new Map(result.after);
   s.overlay.clear();
   s.pending = null;
   if (result.changed.length > 0) {
@@ -773,11 +823,14 @@ function handle(line) {
   if (typeof method !== 'string' || !Object.prototype.hasOwnProperty.call(METHODS, method)) {
     return { id, error: { message: `unknown method: ${JSON.stringify(method)}` } };
   }
+  const t0 = performance.now();
   try {
     return { id, result: METHODS[method](request.params || {}) };
   } catch (e) {
     process.stderr.write(`${method} failed: ${(e && e.stack) || e}\n`);
     return { id, error: { message: String((e && e.message) || e) } };
+  } finally {
+    timing(method, t0);
   }
 }
 
