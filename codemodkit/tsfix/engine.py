@@ -12,6 +12,7 @@ project is still no worse (so two fixes that each pass but clash are never both 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import Counter
@@ -76,6 +77,8 @@ class FixRecord:
     tokens_out: int = 0
     latency_ms: float = 0.0
     cached: bool = False
+    #: what the fix writes, to recognise it when it is proposed again after a rejection
+    signature: str = ""
 
 
 @dataclass
@@ -100,6 +103,15 @@ def _keys(diagnostics: Iterable[Diagnostic]) -> Counter[tuple[str | None, int, s
     return Counter(d.key() for d in _errors(diagnostics))
 
 
+def _signature(name: str, changes: Mapping[str, Sequence[TextChange]]) -> str:
+    """The fix's name and what it writes where (by file, not offset: offsets move)."""
+    parts = [name]
+    for file in sorted(changes):
+        parts.append(file)
+        parts.extend(change.new_text for change in changes[file])
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
@@ -121,6 +133,10 @@ class _Rounds:
         self.fixes: list[FixRecord] = []
         self.requests = 0
         self.rejected: list[str] = []
+        #: signatures of fixes rejected once: not proposed again
+        self.refused: set[str] = set()
+        #: (error, file text) pairs TypeScript had no allowed fix for
+        self.fixless: set[tuple[tuple[str | None, int, str], int]] = set()
 
     # -- what to fix -----------------------------------------------------------------
     def targets(self, diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
@@ -172,6 +188,7 @@ class _Rounds:
             return baseline
         self._base = {file: self.service.text(file) for file in taken}
         self._committed: dict[str, list[TextChange]] = {}
+        self._settled: set[int] = set()
         self._current = baseline
         self._try(batch)
         return self._current
@@ -187,6 +204,10 @@ class _Rounds:
         texts = self._texts(batch)
         after = self.check(texts)
         new = _keys(after) - _keys(self._current)
+        self.say(
+            f"checked {len(batch)} fixes in {len(texts)} files: {len(_errors(self._current))}"
+            f" -> {len(_errors(after))} errors, {sum(new.values())} new"
+        )
         if not new and len(_errors(after)) < len(_errors(self._current)):
             self.commit(texts)
             for changes, _ in batch:
@@ -194,9 +215,11 @@ class _Rounds:
                     self._committed.setdefault(file, []).extend(file_changes)
             self._record(self._current, after, [record for _, record in batch])
             self._current = after
+            self._settled.update(id(c) for c in batch)
             return
         if len(batch) == 1:
             _, record = batch[0]
+            self._settled.add(id(batch[0]))
             if new:
                 (where_file, code, message), *_ = new
                 where = self._display(where_file) if where_file else "the project"
@@ -204,16 +227,23 @@ class _Rounds:
             else:
                 reason = "it fixes nothing next to the other fixes"
             self.rejected.append(f"{self._display(record.file)}:{record.line}: {reason}")
+            if record.signature:
+                self.refused.add(record.signature)
             return
-        # Suspects first: the fixes of files where the new errors are (when every new
-        # error is in an edited file); otherwise halves.
+        # Suspects first: the fixes of each file where new errors are (when every new
+        # error is in an edited file), one file at a time; otherwise halves.
         files = {file for file, _, _ in new}
-        suspects = [c for c in batch if files & set(c[0])]
-        if not suspects or len(suspects) == len(batch) or None in files:
+        parts = [[c for c in batch if file in c[0]] for file in sorted(f for f in files if f)]
+        parts = [part for part in parts if part]
+        suspects = [c for part in parts for c in part]
+        if not parts or None in files or (len(suspects) == len(batch) and len(parts) == 1):
             half = len(batch) // 2
-            suspects = batch[half:]
+            parts = [batch[half:]]
+            suspects = parts[0]
         innocent = [c for c in batch if c not in suspects]
-        for part in (innocent, suspects):
+        for part in (innocent, *parts):
+            # a fix touching two files is in two parts: it is settled once
+            part = [c for c in part if id(c) not in self._settled]
             if part:
                 self._try(part)
 
@@ -254,11 +284,15 @@ class _Rounds:
         proposals: list[tuple[CodeFix, list[Diagnostic]]] = []
         combined: dict[str, tuple[CodeFix, list[Diagnostic]]] = {}
         display = self._display(file)
+        version = hash(self.service.text(file))
         for d in diagnostics:
+            if (d.key(), version) in self.fixless:
+                continue
             with self.lock:
                 fixes = self.service.code_fixes(d)
             fix, reasons = tier0.choose_fix(fixes, self.service.text)
             if fix is None:
+                self.fixless.add((d.key(), version))
                 if fixes:
                     self.say(f"{display}: TS{d.code}: no allowed fix ({'; '.join(reasons)})")
                 continue
@@ -307,7 +341,10 @@ class _Rounds:
             fixed=0,
             strategy="typescript",
             fix_name=fix.fix_name,
+            signature=_signature(fix.fix_name, merged),
         )
+        if record.signature in self.refused:
+            return None
         return merged, record
 
     # -- the model tiers ------------------------------------------------------------------
