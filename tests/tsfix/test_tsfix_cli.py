@@ -12,8 +12,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from js7_support import Node7Tools, link_node7_modules, node7_tools, run_tsc7
 from js_support import NodeTools, clean_env, link_node_modules, run_tsc
 from llm_server import ServerConfig, SimRequest, SimServer
+
+__all__ = ["node7_tools"]  # a fixture
 
 TSCONFIG = {
     "compilerOptions": {
@@ -289,3 +292,85 @@ def test_a_model_fix_that_adds_an_error_is_rejected_and_escalated_with_context(
     finally:
         weak.stop()
         strong.stop()
+
+
+def test_a_typescript_7_project_goes_through_its_language_server(
+    tmp_path: Path, node7_tools: Node7Tools
+) -> None:
+    project = tmp_path / "proj7"
+    (project / "src").mkdir(parents=True)
+    (project / "tsconfig.json").write_text(json.dumps(TSCONFIG, indent=2))
+    (project / "src" / "util.ts").write_text(UTIL)
+    (project / "src" / "main.ts").write_text(MAIN)
+    link_node7_modules(project, node7_tools)
+    result = run_codemod(project, "--tier", "0", "-v")
+    assert result.returncode == 1, result.stderr
+    assert "TypeScript 7.0.2" in result.stderr and "tsc --lsp" in result.stderr
+    main = (project / "src" / "main.ts").read_text()
+    assert "helperFn" in main.split("export function double", 1)[0]  # the import was added
+    codes = [
+        int(m) for m in re.findall(r"error TS(\d+)", run_tsc7(project, "--noEmit").stdout)
+    ]
+    assert 2304 not in codes and codes  # the rest needs fixes TypeScript 7 does not offer
+    assert "errors left" in result.stderr
+
+
+MODES = """\
+export function add(a: number): number {
+  return a;
+}
+
+export function one(): number {
+  const a: number = "three";
+  return a;
+}
+
+export function two(): number {
+  const b: number = "three";
+  return b;
+}
+
+export function three(): number {
+  return add(1, 2);
+}
+
+export function four(): number {
+  return add(3, 4);
+}
+"""
+
+
+def _fixing(request: SimRequest) -> str:
+    code = request.text.split("Code to fix:\n```ts\n", 1)[1].split("\n```", 1)[0]
+    fixed = code.replace('"three"', "3").replace("(1, 2)", "(1)").replace("(3, 4)", "(3)")
+    return _fix_answer(fixed)
+
+
+@pytest.mark.parametrize("mode", ["sequential", "parallel", "hybrid"])
+def test_modes_run_the_tiers_one_after_the_other_or_side_by_side(
+    make_project: Callable[..., Path], tmp_path: Path, mode: str
+) -> None:
+    project = make_project({"modes.ts": MODES})
+    local = SimServer(ServerConfig(responder=_fixing, latency=0.6)).start()
+    cloud = SimServer(ServerConfig(responder=_fixing, latency=0.6)).start()
+    try:
+        (project / "codemod.toml").write_text(
+            f'[tiers.1]\nprovider = "ollama"\nmodel = "sim-model"\nendpoints = ["{local.url}"]\n'
+            f'[tiers.2]\nprovider = "ollama"\nmodel = "sim-model"\nendpoints = ["{cloud.url}"]\n'
+            "cloud = true\n"
+            '[tsfix]\ntiers = { "2322" = 1, "2554" = 2 }\n'
+        )
+        result = run_codemod(project, "--mode", mode, "--cache-dir", str(tmp_path / "c"))
+        assert result.returncode == 0, result.stderr  # all four fixed
+        text = (project / "src" / "modes.ts").read_text()
+        assert '"three"' not in text and "add(1)" in text and "add(3)" in text
+        # each error at its own tier (chat requests only: Ollama is also asked its models)
+        assert local.stats.by_path["/api/chat"] == 2 and cloud.stats.by_path["/api/chat"] == 2
+        local_times, cloud_times = local.stats.accepted_times, cloud.stats.accepted_times
+        if mode == "sequential":  # tier 2 starts once tier 1 is done
+            assert min(cloud_times) >= max(local_times) + 0.4
+        else:  # side by side
+            assert abs(min(cloud_times) - min(local_times)) < 0.5
+    finally:
+        local.stop()
+        cloud.stop()
