@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from codemodkit.tsfix.locate import TypeScriptInstall, find_node
 from codemodkit.tsfix.types import (
@@ -37,6 +37,7 @@ from codemodkit.tsfix.types import (
     Related,
     ServiceError,
     TextChange,
+    TsService,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "HelperRequestError", "NodeService", "helper_script"]
@@ -371,3 +372,7 @@ def _code_fix(f: Mapping[str, Any]) -> CodeFix:
         fix_id=f.get("fixId"),
         fix_all_description=f.get("fixAllDescription"),
     )
+
+
+if TYPE_CHECKING:  # mypy checks that NodeService is a TsService
+    _IS_A_TS_SERVICE: type[TsService] = NodeService
