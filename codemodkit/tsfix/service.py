@@ -4,6 +4,12 @@ One helper process (``node/ts_service.js``, shipped with the package) per run, s
 in JSON lines over stdio. The helper converts TypeScript's UTF-16 offsets to code-point
 offsets, so everything that comes out of here slices Python strings directly.
 
+``diagnostics``, ``code_fixes``, ``combined_fix``, ``type_info`` and ``text`` answer for
+the baseline (the files on disk, then whatever was committed); ``check`` answers for the
+texts it is given (its offsets point into them) and leaves the baseline as it was. The
+helper's ``check`` rechecks only the files an edit can reach, so checking many files in
+one call is far cheaper than one call per file.
+
 Failures are ``ServiceError``: a helper that dies, hangs past the timeout or answers
 garbage is killed, and the error gives its exit status and the last lines of its stderr;
 after that every call raises the same error. A request the helper merely refuses (say,
