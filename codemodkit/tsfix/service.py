@@ -4,6 +4,12 @@ One helper process (``node/ts_service.js``, shipped with the package) per run, s
 in JSON lines over stdio. The helper converts TypeScript's UTF-16 offsets to code-point
 offsets, so everything that comes out of here slices Python strings directly.
 
+``diagnostics``, ``code_fixes``, ``combined_fix``, ``type_info`` and ``text`` answer for
+the baseline (the files on disk, then whatever was committed); ``check`` answers for the
+texts it is given (its offsets point into them) and leaves the baseline as it was. The
+helper's ``check`` rechecks only the files an edit can reach, so checking many files in
+one call is far cheaper than one call per file.
+
 Failures are ``ServiceError``: a helper that dies, hangs past the timeout or answers
 garbage is killed, and the error gives its exit status and the last lines of its stderr;
 after that every call raises the same error. A request the helper merely refuses (say,
@@ -27,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from codemodkit.tsfix.locate import TypeScriptInstall, find_node
 from codemodkit.tsfix.types import (
@@ -37,6 +43,7 @@ from codemodkit.tsfix.types import (
     Related,
     ServiceError,
     TextChange,
+    TsService,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "HelperRequestError", "NodeService", "helper_script"]
@@ -371,3 +378,7 @@ def _code_fix(f: Mapping[str, Any]) -> CodeFix:
         fix_id=f.get("fixId"),
         fix_all_description=f.get("fixAllDescription"),
     )
+
+
+if TYPE_CHECKING:  # mypy checks that NodeService is a TsService
+    _IS_A_TS_SERVICE: type[TsService] = NodeService

@@ -30,7 +30,7 @@ def basic(tmp_path_factory: pytest.TempPathFactory, node_tools: NodeTools) -> Pa
 def start_spreading_by_shape(tsconfig: Path) -> NodeService:
     """A service that compares the shapes of importers, however few (the long way)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CODEMOD_TSFIX_SMALL_CLOSURE", "0")
+        patch.setenv("CODEMOD_TSFIX_ALWAYS_SPREAD", "1")
         return NodeService.start(tsconfig, find_typescript(tsconfig))
 
 
@@ -429,7 +429,7 @@ def _fake_node(folder: Path, script: str) -> Path:
 
 
 def test_a_helper_answering_garbage_is_a_service_error(basic: Path, tmp_path: Path) -> None:
-    fake = _fake_node(tmp_path, "echo 'Debugger listening'; echo 'oops' >&2; sleep 30")
+    fake = _fake_node(tmp_path, "echo 'oops' >&2; echo 'Debugger listening'; sleep 30")
     with pytest.raises(ServiceError, match="answered garbage") as error:
         NodeService.start(basic, find_typescript(basic), node=fake, timeout=10)
     assert "oops" in str(error.value)

@@ -416,14 +416,21 @@ function diagnostics() {
 //     If it changed (or cannot be emitted), the files importing it are rechecked, and
 //     their shapes compared in turn (each importer whose shape did not change stops the
 //     spread); a changed shape holding `declare global` / `declare module` means
-//     everything (augmentations reach files that never import it).
+//     everything (augmentations reach files that never import it);
+//   * an edit of many files that, with their importers, reach most of the project
+//     rechecks everything straight away (the shapes would cost more than they save).
 // Shapes of the baseline are computed on demand, kept, and replaced by the new ones on
 // commit; an importer whose baseline shape is unknown counts as changed.
 
 const AUGMENTS = /\bdeclare\s+(global|module)\b/;
+// CODEMOD_TSFIX_ALWAYS_SPREAD=1 turns off both shortcuts below (the tests use it to take
+// the long way on small projects).
+const ALWAYS_SPREAD = !!process.env.CODEMOD_TSFIX_ALWAYS_SPREAD;
 // below this many transitive importers, rechecking them all beats going back to the
-// baseline program for their shapes (the tests set 0 to exercise the long way)
-const SMALL_CLOSURE = Number(process.env.CODEMOD_TSFIX_SMALL_CLOSURE || 10);
+// baseline program for their shapes
+const SMALL_CLOSURE = ALWAYS_SPREAD ? 0 : 10;
+// the share of the project's files beyond which a check simply rechecks everything
+const MOST = ALWAYS_SPREAD ? Infinity : 0.5;
 const NO_FILES = new Set();
 
 function ownerProgram(fileName) {
@@ -549,6 +556,13 @@ function runCheck(texts, full) {
     changed.push({ file: f, before, doc: new Doc(f, raw) });
     const info = graph.info.get(f);
     if (!before || !info || !info.module) everything = true;
+  }
+  // When the edited files and everything that imports them make up most of the project,
+  // comparing shapes costs more than it can save.
+  if (!everything && changed.length > 1) {
+    const reach = transitiveImporters(changed.map((c) => c.file));
+    for (const c of changed) reach.add(c.file);
+    if (reach.size > s.owner.size * MOST) everything = true;
   }
   t0 = performance.now();
   if (!everything) for (const c of changed) if (importersOf(c.file).size > 0) ensureBaselineShape(c.file);
