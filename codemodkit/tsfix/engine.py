@@ -285,8 +285,13 @@ class _Rounds:
         combined: dict[str, tuple[CodeFix, list[Diagnostic]]] = {}
         display = self._display(file)
         version = hash(self.service.text(file))
+        #: code -> the combined fix that already covers every error of that code here
+        covered: dict[int, str] = {}
         for d in diagnostics:
             if (d.key(), version) in self.fixless:
+                continue
+            if d.code in covered:
+                combined[covered[d.code]][1].append(d)
                 continue
             with self.lock:
                 fixes = self.service.code_fixes(d)
@@ -315,6 +320,7 @@ class _Rounds:
                 proposals.append((fix, [d]))
                 continue
             combined[fix.fix_id] = (replace(fix, changes=tuple(changes)), [d])
+            covered[d.code] = fix.fix_id
         proposals.extend(combined.values())
         return proposals
 
