@@ -190,8 +190,63 @@ class _Rounds:
         self._committed: dict[str, list[TextChange]] = {}
         self._settled: set[int] = set()
         self._current = baseline
-        self._try(batch)
+        self._first_try(batch)
         return self._current
+
+    def _first_try(self, batch: list[Candidate]) -> None:
+        """Everything at once; when that adds errors in some edited files, keep the
+        state (in memory) and take back only the fixes of those files: a small recheck,
+        where trying the other fixes again from scratch would recheck the project."""
+        texts = self._texts(batch)
+        after = self.check(texts)
+        new = _keys(after) - _keys(self._current)
+        self.say(
+            f"checked {len(batch)} fixes in {len(texts)} files: {len(_errors(self._current))}"
+            f" -> {len(_errors(after))} errors, {sum(new.values())} new"
+        )
+        files = {file for file, _, _ in new}
+        if not new and len(_errors(after)) < len(_errors(self._current)):
+            self._accept(batch, texts, after)
+            return
+        if not new or None in files or not files <= set(texts):
+            self._try(batch)  # not attributable to edited files: bisect from scratch
+            return
+        suspects = [c for c in batch if files & set(c[0])]
+        innocent = [c for c in batch if c not in suspects]
+        if not innocent:
+            self._parts(batch, files)
+            return
+        touched = {file for changes, _ in suspects for file in changes}
+        innocent_texts = self._texts(innocent)
+        back = {file: innocent_texts.get(file, self._base[file]) for file in touched}
+        self.commit(texts)  # not yet for keeps: see below
+        after_back = self.check(back)
+        kept = {**texts, **back}
+        if not (_keys(after_back) - _keys(self._current)) and len(_errors(after_back)) < len(
+            _errors(self._current)
+        ):
+            self._accept(innocent, kept, after_back)
+        else:  # the fixes interact: back to the round's start, one part at a time
+            self.commit({file: self._base[file] for file in texts})
+            self._try(innocent)
+        self._parts(suspects, files)
+
+    def _parts(self, suspects: list[Candidate], files: set[str | None]) -> None:
+        for file in sorted(f for f in files if f):
+            part = [c for c in suspects if file in c[0] and id(c) not in self._settled]
+            if part:
+                self._try(part)
+
+    def _accept(
+        self, batch: list[Candidate], texts: dict[str, str], after: list[Diagnostic]
+    ) -> None:
+        self.commit(texts)
+        for changes, _ in batch:
+            for file, file_changes in changes.items():
+                self._committed.setdefault(file, []).extend(file_changes)
+        self._record(self._current, after, [record for _, record in batch])
+        self._current = after
+        self._settled.update(id(c) for c in batch)
 
     def _texts(self, batch: list[Candidate]) -> dict[str, str]:
         merged: dict[str, list[TextChange]] = {}
@@ -209,13 +264,7 @@ class _Rounds:
             f" -> {len(_errors(after))} errors, {sum(new.values())} new"
         )
         if not new and len(_errors(after)) < len(_errors(self._current)):
-            self.commit(texts)
-            for changes, _ in batch:
-                for file, file_changes in changes.items():
-                    self._committed.setdefault(file, []).extend(file_changes)
-            self._record(self._current, after, [record for _, record in batch])
-            self._current = after
-            self._settled.update(id(c) for c in batch)
+            self._accept(batch, texts, after)
             return
         if len(batch) == 1:
             _, record = batch[0]
