@@ -232,10 +232,72 @@ class _Rounds:
         self._parts(suspects, files)
 
     def _parts(self, suspects: list[Candidate], files: set[str | None]) -> None:
+        """Bisect the suspects of every file at once: each check tries one subset per
+        file, and a file's new errors condemn only that file's subset. What survives is
+        checked once more as a whole (a fix may still hurt another file), else the
+        files are bisected one by one."""
+        queues: dict[str, list[list[Candidate]]] = {}
+        single = [c for c in suspects if len(c[0]) == 1]
         for file in sorted(f for f in files if f):
-            part = [c for c in suspects if file in c[0] and id(c) not in self._settled]
+            part = [c for c in single if file in c[0] and id(c) not in self._settled]
+            if part:
+                queues[file] = [part]
+        kept: list[Candidate] = []
+        last: tuple[dict[str, str], list[Diagnostic]] | None = None
+        while any(queues.values()):
+            trial = {file: queue.pop(0) for file, queue in queues.items() if queue}
+            texts = self._texts(kept + [c for part in trial.values() for c in part])
+            after = self.check(texts)
+            hurt = {file for file, _, _ in _keys(after) - _keys(self._current)}
+            if None in hurt or hurt - set(trial):
+                for file, part in trial.items():  # no attribution possible: give back
+                    queues[file].insert(0, part)
+                last = None
+                break
+            for file, part in trial.items():
+                if file not in hurt:
+                    kept.extend(part)
+                elif len(part) == 1:
+                    self._reject(part[0], after)
+                else:
+                    half = len(part) // 2
+                    queues[file][:0] = [part[:half], part[half:]]
+            last = None if hurt else (texts, after)
+        leftover = [c for queue in queues.values() for part in queue for c in part]
+        if kept:
+            if last is not None:
+                texts, after = last
+            else:
+                texts = self._texts(kept)
+                after = self.check(texts)
+            if not (_keys(after) - _keys(self._current)) and len(_errors(after)) < len(
+                _errors(self._current)
+            ):
+                self._accept(kept, texts, after)
+            else:
+                leftover = kept + leftover
+        for file in sorted(queues):
+            part = [c for c in leftover if file in c[0] and id(c) not in self._settled]
             if part:
                 self._try(part)
+        rest = [c for c in suspects if id(c) not in self._settled]
+        if rest:
+            self._try(rest)
+
+    def _reject(self, candidate: Candidate, after: list[Diagnostic]) -> None:
+        _, record = candidate
+        self._settled.add(id(candidate))
+        new = _keys(after) - _keys(self._current)
+        mine = [key for key in new if key[0] in candidate[0]] or list(new)
+        if mine:
+            where_file, code, message = mine[0]
+            where = self._display(where_file) if where_file else "the project"
+            reason = f"it adds error TS{code} in {where}: {message.splitlines()[0]}"
+        else:
+            reason = "it fixes nothing next to the other fixes"
+        self.rejected.append(f"{self._display(record.file)}:{record.line}: {reason}")
+        if record.signature:
+            self.refused.add(record.signature)
 
     def _accept(
         self, batch: list[Candidate], texts: dict[str, str], after: list[Diagnostic]
@@ -267,17 +329,7 @@ class _Rounds:
             self._accept(batch, texts, after)
             return
         if len(batch) == 1:
-            _, record = batch[0]
-            self._settled.add(id(batch[0]))
-            if new:
-                (where_file, code, message), *_ = new
-                where = self._display(where_file) if where_file else "the project"
-                reason = f"it adds error TS{code} in {where}: {message.splitlines()[0]}"
-            else:
-                reason = "it fixes nothing next to the other fixes"
-            self.rejected.append(f"{self._display(record.file)}:{record.line}: {reason}")
-            if record.signature:
-                self.refused.add(record.signature)
+            self._reject(batch[0], after)
             return
         # Suspects first: the fixes of each file where new errors are (when every new
         # error is in an edited file), one file at a time; otherwise halves.
