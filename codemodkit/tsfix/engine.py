@@ -135,6 +135,9 @@ class _Rounds:
         self.rejected: list[str] = []
         #: signatures of fixes rejected once: not proposed again
         self.refused: set[str] = set()
+        #: signatures of fixes put off to the next round once (see ``_culprits``); the
+        #: next time they are bisected like any other
+        self.deferred: set[str] = set()
         #: (error, file text) pairs TypeScript had no allowed fix for
         self.fixless: set[tuple[tuple[str | None, int, str], int]] = set()
 
@@ -157,8 +160,12 @@ class _Rounds:
             self.service.commit(texts)
 
     def check(self, texts: Mapping[str, str]) -> list[Diagnostic]:
+        started = time.perf_counter()
         with self.lock:
-            return self.service.check(texts)
+            diagnostics = self.service.check(texts)
+        seconds = time.perf_counter() - started
+        self.say(f"type-checked {len(texts)} edited files in {seconds:.2f}s")
+        return diagnostics
 
     # -- acceptance of a set of candidates ---------------------------------------------
     def settle(self, baseline: list[Diagnostic], candidates: list[Candidate]) -> list[Diagnostic]:
@@ -260,8 +267,19 @@ class _Rounds:
                 elif len(part) == 1:
                     self._reject(part[0], after)
                 else:
-                    half = len(part) // 2
-                    queues[file][:0] = [part[:half], part[half:]]
+                    culprits = [
+                        c
+                        for c in self._culprits(file, part, kept, trial, after)
+                        if c[1].signature not in self.deferred
+                    ]
+                    if culprits and len(culprits) < len(part):
+                        # the fixes nearest before each new error wait for the next
+                        # round (bisected like the rest there); the others go on now
+                        self._defer(culprits)
+                        queues[file].insert(0, [c for c in part if c not in culprits])
+                    else:
+                        half = len(part) // 2
+                        queues[file][:0] = [part[:half], part[half:]]
             last = None if hurt else (texts, after)
         leftover = [c for queue in queues.values() for part in queue for c in part]
         if kept:
@@ -283,6 +301,43 @@ class _Rounds:
         rest = [c for c in suspects if id(c) not in self._settled]
         if rest:
             self._try(rest)
+
+    def _culprits(
+        self,
+        file: str,
+        part: list[Candidate],
+        kept: list[Candidate],
+        trial: Mapping[str, list[Candidate]],
+        after: list[Diagnostic],
+    ) -> list[Candidate]:
+        """For each new error in ``file``, the fix of ``part`` whose change starts
+        nearest before it (a parameter's new type sits before the body it breaks)."""
+        new = _keys(after) - _keys(self._current)
+        tried = kept + [c for candidates in trial.values() for c in candidates]
+        applied = sorted(
+            (change for c in tried for change in c[0].get(file, ())), key=lambda ch: ch.start
+        )
+        found: list[Candidate] = []
+        for d in after:
+            if d.file != file or d.key() not in new or d.start is None:
+                continue
+            position, shift = d.start, 0
+            for change in applied:  # back to the round's baseline offsets
+                if change.start + shift + len(change.new_text) > position:
+                    break
+                shift += len(change.new_text) - change.length
+            base = position - shift
+            before = [(ch.start, c) for c in part for ch in c[0].get(file, ()) if ch.start <= base]
+            if before:
+                culprit = max(before, key=lambda pair: pair[0])[1]
+                if culprit not in found:
+                    found.append(culprit)
+        return found
+
+    def _defer(self, candidates: list[Candidate]) -> None:
+        for candidate in candidates:
+            self._settled.add(id(candidate))
+            self.deferred.add(candidate[1].signature)
 
     def _reject(self, candidate: Candidate, after: list[Diagnostic]) -> None:
         _, record = candidate
