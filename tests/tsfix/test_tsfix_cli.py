@@ -308,9 +308,7 @@ def test_a_typescript_7_project_goes_through_its_language_server(
     assert "TypeScript 7.0.2" in result.stderr and "tsc --lsp" in result.stderr
     main = (project / "src" / "main.ts").read_text()
     assert "helperFn" in main.split("export function double", 1)[0]  # the import was added
-    codes = [
-        int(m) for m in re.findall(r"error TS(\d+)", run_tsc7(project, "--noEmit").stdout)
-    ]
+    codes = [int(m) for m in re.findall(r"error TS(\d+)", run_tsc7(project, "--noEmit").stdout)]
     assert 2304 not in codes and codes  # the rest needs fixes TypeScript 7 does not offer
     assert "errors left" in result.stderr
 
@@ -374,3 +372,22 @@ def test_modes_run_the_tiers_one_after_the_other_or_side_by_side(
     finally:
         local.stop()
         cloud.stop()
+
+
+def test_tier0_never_guesses_spellings_or_writes_stubs(make_project: Callable[..., Path]) -> None:
+    main = (
+        'import { area } from "./util";\n\n'
+        "export function size(): number {\n"
+        "  const shape = { width: 2 };\n"
+        "  return area(shape) + shape.widht;\n"  # TS2551: "Did you mean 'width'?"
+        "}\n\n"
+        "export function later(): number {\n"
+        "  return missingHelper(1);\n"  # TS2304: TypeScript offers a throwing stub
+        "}\n"
+    )
+    project = make_project({"util.ts": UTIL, "main.ts": main})
+    before = snapshot(project)
+    result = run_codemod(project, "--tier", "0")
+    assert result.returncode == 1
+    assert snapshot(project) == before  # nothing TypeScript offers here is safe
+    assert "TS2551" in result.stderr and "TS2304" in result.stderr
