@@ -431,6 +431,8 @@ const ALWAYS_SPREAD = !!process.env.CODEMOD_TSFIX_ALWAYS_SPREAD;
 const SMALL_CLOSURE = ALWAYS_SPREAD ? 0 : 10;
 // the share of the project's files beyond which a check simply rechecks everything
 const MOST = ALWAYS_SPREAD ? Infinity : 0.5;
+// edited files that count as many (a share of the project's files)
+const FEW = 0.2;
 const NO_FILES = new Set();
 
 function ownerProgram(fileName) {
@@ -557,9 +559,10 @@ function runCheck(texts, full) {
     const info = graph.info.get(f);
     if (!before || !info || !info.module) everything = true;
   }
-  // When the edited files and everything that imports them make up most of the project,
-  // comparing shapes costs more than it can save.
-  if (!everything && changed.length > 1) {
+  // When many files are edited and they and everything that imports them make up most
+  // of the project, comparing shapes costs more than it can save. A few edited files
+  // are compared even when widely imported: most edits leave a file's shape alone.
+  if (!everything && changed.length > Math.max(1, s.owner.size * FEW)) {
     const reach = transitiveImporters(changed.map((c) => c.file));
     for (const c of changed) reach.add(c.file);
     if (reach.size > s.owner.size * MOST) everything = true;
