@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import run_codemod
 from js_support import NodeTools, link_node_modules, node_tools
 
 __all__ = ["node_tools"]
@@ -127,6 +128,36 @@ def test_manifest_is_valid() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_exit_non_zero_on_change_and_helpers_named(tmp_path: Path) -> None:
+    """What the hook's entry does, without pre-commit: exit 1 only when files were
+    written, and every helper file written or deleted is named for staging."""
+    (tmp_path / "calc.py").write_text(UNINSTRUMENTED, encoding="utf-8")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "page.cts").write_text(
+        "export function f() {\n  return 1;\n}\n", encoding="utf-8"
+    )
+    files = ["calc.py", "web/page.cts"]
+
+    plain = run_codemod("telemetry", "--check", *files, cwd=tmp_path)
+    assert plain.returncode == 1 and not (tmp_path / "_telemetry_utils.py").exists()
+
+    first = run_codemod("telemetry", "--exit-non-zero-on-change", *files, cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    assert "created _telemetry_utils.py: stage it with your change (git add)" in first.stderr
+    assert "created web/_telemetry_utils.ts: stage it with your change (git add)" in first.stderr
+
+    again = run_codemod("telemetry", "--exit-non-zero-on-change", *files, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "stage" not in again.stderr
+
+    removed = run_codemod(
+        "telemetry", "--remove", "--exit-non-zero-on-change", *files, cwd=tmp_path
+    )
+    assert removed.returncode == 1, removed.stderr
+    assert "deleted _telemetry_utils.py: stage the deletion with your change" in removed.stderr
+    assert (tmp_path / "calc.py").read_text(encoding="utf-8") == UNINSTRUMENTED
 
 
 def test_telemetry_hook_instruments_then_passes(
