@@ -31,7 +31,8 @@ Examples:
 
 \b
 Exit status: 0 no errors left, 1 errors left (or, with --check and --dry-run,
-changes pending), 2 the tool could not run (no tsconfig, no typescript, a helper crash).
+changes pending; with --exit-non-zero-on-change, files written), 2 the tool could
+not run (no tsconfig, no typescript, a helper crash).
 """
 
 
