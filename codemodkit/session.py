@@ -44,6 +44,8 @@ class SessionOptions:
     verb: str = "changed"
     constructs_label: str = "instrumented"
     report: Path | None = None
+    #: exit 1 when files were written (pre-commit hooks)
+    exit_on_change: bool = False
 
 
 class Session:
@@ -87,6 +89,8 @@ class Session:
             self.deferred.append(unified_diff(old, new, display))
         elif self.options.check:
             self.out.print(f"would {action.action}: {display}", markup=False)
+        else:
+            self.summary.support_files.append((action.action, display))
 
     def handle(self, result: FileResult) -> None:
         if result.status in ("changed", "unchanged"):
@@ -209,6 +213,6 @@ class Session:
                 return 1
         if self.summary.failed:
             return 1
-        if self.options.check and self.pending:
+        if (self.options.check or self.options.exit_on_change) and self.pending:
             return 1
         return 0

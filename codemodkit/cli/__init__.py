@@ -21,7 +21,8 @@ Examples:
   codemod tsfix --dry-run                   fix the TypeScript project's errors (diff only)
   codemod cache stats                       where the answer cache is and its size
 
-Exit status: 0 success, 1 changes pending (--check) or a file failed,
+Exit status: 0 success, 1 changes pending (--check), files written
+(--exit-non-zero-on-change, as pre-commit hooks do) or a file failed,
 2 usage or internal error.
 """
 

@@ -12,7 +12,7 @@ import click
 from codemodkit.runner import default_jobs
 from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE
 
-__all__ = ["Size", "file_options", "model_options"]
+__all__ = ["Size", "exit_on_change_option", "file_options", "model_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +41,15 @@ class Size(click.ParamType[int, str | int]):
         if match is None or unit not in _UNITS:
             self.fail(f"{value!r} is not a size (examples: 1048576, 500K, 2MB, 1MiB)", param, ctx)
         return int(match.group(1)) * _UNITS[unit]
+
+
+#: pre-commit's convention: a hook that changed files fails, so the user reviews and stages them
+exit_on_change_option = click.option(
+    "--exit-non-zero-on-change",
+    "exit_on_change",
+    is_flag=True,
+    help="Exit 1 when files were written (for pre-commit hooks).",
+)
 
 
 def file_options(function: F) -> F:

@@ -17,7 +17,7 @@ from codemodkit.runner import RunOptions
 from codemodkit.session import Session, SessionOptions
 
 from .errors import guarded
-from .options import file_options, model_options
+from .options import exit_on_change_option, file_options, model_options
 
 EPILOG = """\b
 Examples:
@@ -44,6 +44,7 @@ it off. A second run changes nothing.
 @click.option(
     "--remove", is_flag=True, help="Remove the instrumentation, restoring the original source."
 )
+@exit_on_change_option
 @model_options
 @guarded
 def telemetry(
@@ -58,6 +59,7 @@ def telemetry(
     max_file_size: int,
     verbose: bool,
     remove: bool,
+    exit_on_change: bool,
     report: Path | None,
     cache_dir: Path | None,
     **model: Any,
@@ -104,6 +106,7 @@ def telemetry(
         verb="would change" if (dry_run or check) else ("restored" if remove else "instrumented"),
         constructs_label="removed" if remove else "constructs",
         report=report,
+        exit_on_change=exit_on_change,
     )
     try:
         session = Session(codemod, options, err=err, manager=manager)

@@ -17,7 +17,7 @@ from codemodkit.sourcefile import atomic_write
 from codemodkit.tsfix.engine import Mode
 
 from .errors import EXIT_INTERNAL, guarded
-from .options import model_options
+from .options import exit_on_change_option, model_options
 
 EPILOG = """\b
 Examples:
@@ -31,7 +31,8 @@ Examples:
 
 \b
 Exit status: 0 no errors left, 1 errors left (or, with --check and --dry-run,
-changes pending), 2 the tool could not run (no tsconfig, no typescript, a helper crash).
+changes pending; with --exit-non-zero-on-change, files written), 2 the tool could
+not run (no tsconfig, no typescript, a helper crash).
 """
 
 
@@ -83,6 +84,7 @@ def _codes(value: str | None) -> frozenset[int] | None:
     "TypeScript; errors are listed and classified, nothing is fixed.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say what happens, round by round.")
+@exit_on_change_option
 @model_options
 @guarded
 def tsfix(
@@ -100,6 +102,7 @@ def tsfix(
     allow_ts_comments: bool,
     from_tsc_output: Any,
     verbose: bool,
+    exit_on_change: bool,
     report: Path | None,
     cache_dir: Path | None,
     **model: Any,
@@ -181,6 +184,8 @@ def tsfix(
     if result.after or refused:
         sys.exit(1)
     if (dry_run or check) and pending:
+        sys.exit(1)
+    if exit_on_change and written:
         sys.exit(1)
     sys.exit(0)
 

@@ -24,6 +24,8 @@ class Summary:
     requests: int = 0
     fallbacks: int = 0
     support: Counter[str] = field(default_factory=Counter)
+    #: (action, path) of each helper file written, named so the user stages it
+    support_files: list[tuple[str, str]] = field(default_factory=list)
     #: model traffic: calls, cache hits, retries, tokens (None: template only)
     models: dict[str, int] | None = None
     accepted: int = 0
@@ -129,6 +131,18 @@ class Summary:
             )
         for action, count in sorted(self.support.items()):
             console.print(f"helper files: {count} {action}", highlight=False, markup=False)
+        for action, path in self.support_files:
+            console.print(
+                f"{_DONE[action]} {path}: stage it with your change (git add)"
+                if action != "delete"
+                else f"deleted {path}: stage the deletion with your change (git add)",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+
+
+_DONE = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
 def _reason_key(reason: str) -> str:
