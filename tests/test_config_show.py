@@ -103,7 +103,8 @@ def test_a_mistake_in_pyproject_names_the_table_too(
 def test_an_unknown_key_far_from_any_known_one_lists_the_allowed_keys(tmp_path: Path) -> None:
     write(
         tmp_path / "codemod.toml",
-        '[tiers.1]\nprovider = "ollama"\nmodel = "m"\nfallback = { provider = "openai", zzz = 1 }\n',
+        '[tiers.1]\nprovider = "ollama"\nmodel = "m"\n'
+        'fallback = { provider = "openai", zzz = 1 }\n',
     )
     done = codemod("config", "show", str(tmp_path))
     assert done.returncode == 2
