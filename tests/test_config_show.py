@@ -219,3 +219,21 @@ def test_keys_are_masked_and_their_source_shown(tmp_path: Path) -> None:
         str(tmp_path), "--provider", "openai", "--model", "gpt-4o", "--api-key", SECRET
     )
     assert flagged["tiers.1.api_key"] == {"value": "****", "source": "flag --api-key"}
+
+
+def test_the_cache_folder_follows_the_same_layers(tmp_path: Path) -> None:
+    config = write(tmp_path / "codemod.toml", 'cache_dir = "/from/file"\n')
+    values = show_json(str(tmp_path))
+    assert values["cache_dir"] == {"value": "/from/file", "source": str(config)}
+    dotenv = write(tmp_path / ".env", "CODEMOD_CACHE_DIR=/from/dotenv\n")
+    values = show_json(str(tmp_path))
+    assert values["cache_dir"] == {
+        "value": "/from/dotenv",
+        "source": f".env CODEMOD_CACHE_DIR ({dotenv})",
+    }
+    values = show_json(str(tmp_path), env={"CODEMOD_CACHE_DIR": "/from/env"})
+    assert values["cache_dir"] == {"value": "/from/env", "source": "env CODEMOD_CACHE_DIR"}
+    values = show_json(
+        str(tmp_path), "--cache-dir", "/from/flag", env={"CODEMOD_CACHE_DIR": "/from/env"}
+    )
+    assert values["cache_dir"] == {"value": "/from/flag", "source": "flag --cache-dir"}

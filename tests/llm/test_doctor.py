@@ -251,3 +251,22 @@ def test_a_project_typescript_is_found(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert text(result.output, "typescript") == f"✓ typescript 5.9.3 ({package})"
     assert row(result.output, "node")[0] == "✓"
+
+
+def test_a_run_uses_the_model_the_environment_names(
+    tmp_path: Path, sim_server: SimServerFactory
+) -> None:
+    """``LLM_PROVIDER``/``LLM_MODEL``/``LLM_BASE_URL`` (here from .env) drive a real run."""
+    server = sim_server(models={"qwen2.5-coder:7b": 1})
+    (tmp_path / "m.py").write_text("def f(x):\n    return x + 1\n")
+    (tmp_path / ".env").write_text(
+        f"LLM_PROVIDER=ollama\nLLM_MODEL=qwen2.5-coder:7b\nLLM_BASE_URL={server.url}\n"
+    )
+    environment: dict[str, str | None] = {name: None for name in LAYER_VARIABLES}
+    environment["CODEMOD_CACHE_DIR"] = str(tmp_path / ".cache")
+    result = CliRunner().invoke(
+        main, ["telemetry", "--dry-run", "--max-parallel", "1", str(tmp_path)], env=environment
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert server.stats.by_path["/api/chat"] >= 1
+    assert {request.model for request in server.stats.requests} == {"qwen2.5-coder:7b"}
