@@ -206,7 +206,7 @@ def cache_check(directory: Path) -> Check:
         return Check(
             "cache",
             False,
-            str(exc),
+            f"{exc} (not needed: runs go on without a cache)",
             "choose another folder: --cache-dir, CODEMOD_CACHE_DIR or cache_dir in the config",
             needed=False,
         )
@@ -279,6 +279,8 @@ def _node_version(node: Path) -> str:
 def run_checks(effective: Effective) -> list[Check]:
     """Every check, in the order ``codemod doctor`` prints them."""
     checks = [Check("template provider", True, "built in, always available (no model needed)")]
+    if not effective.config.tiers:
+        checks.append(Check("models", True, "none configured: the template provider answers"))
     checks.extend(endpoint_checks(effective))
     checks.append(gpu_check())
     checks.append(cache_check(effective.cache_dir))

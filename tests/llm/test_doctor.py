@@ -211,6 +211,9 @@ def test_with_no_model_configured_only_the_local_checks_run(tmp_path: Path) -> N
     result = doctor(tmp_path, env={"PATH": str(tmp_path / "bin")})
     assert result.exit_code == 0, result.output
     assert "tier" not in result.output
+    assert text(result.output, "models") == (
+        "✓ models none configured: the template provider answers"
+    )
     assert text(result.output, "GPU") == (
         "✓ GPU none found (no nvidia-smi or rocm-smi answered): CPU, models run slowly"
     )
@@ -270,3 +273,16 @@ def test_a_run_uses_the_model_the_environment_names(
     assert result.exit_code in (0, 1), result.output
     assert server.stats.by_path["/api/chat"] >= 1
     assert {request.model for request in server.stats.requests} == {"qwen2.5-coder:7b"}
+
+
+def test_an_unusable_cache_folder_is_reported_but_not_needed(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    env = {"PATH": str(tmp_path / "bin"), "CODEMOD_CACHE_DIR": str(blocker)}
+    result = doctor(tmp_path, env=env)
+    assert result.exit_code == 0, result.output
+    assert text(result.output, "cache") == (
+        f"✗ cache cannot open cache at {blocker}: not a directory (not needed: runs go on "
+        "without a cache) choose another folder: --cache-dir, CODEMOD_CACHE_DIR or cache_dir "
+        "in the config"
+    )
