@@ -4,7 +4,9 @@ Found by walking up from the first target path; ``codemod.toml`` (top-level keys
 wins over ``pyproject.toml`` in the same folder. Validated by pydantic, and any
 mistake becomes one line naming the file, the key and what was expected. API keys
 never live here: a model names the environment variable that holds its key
-(``api_key_env``), read from the environment or a ``.env`` file.
+(``api_key_env``), read from the environment or a ``.env`` file. The file is the lowest
+layer: ``.env``, then the environment, then flags override it (``codemodkit.llm.setup``;
+``codemod config show`` prints each value's source).
 
     [tool.codemod]
     max_attempts = 3

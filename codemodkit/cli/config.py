@@ -51,7 +51,11 @@ def layer_options(function: F) -> F:
             help="Tier 1's server (repeatable).",
         ),
         click.option("--api-key", metavar="KEY", help="API key for --provider. Never printed."),
-        click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False)),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="The answer cache's folder.",
+        ),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
