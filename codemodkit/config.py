@@ -4,7 +4,9 @@ Found by walking up from the first target path; ``codemod.toml`` (top-level keys
 wins over ``pyproject.toml`` in the same folder. Validated by pydantic, and any
 mistake becomes one line naming the file, the key and what was expected. API keys
 never live here: a model names the environment variable that holds its key
-(``api_key_env``), read from the environment or a ``.env`` file.
+(``api_key_env``), read from the environment or a ``.env`` file. The file is the lowest
+layer: ``.env``, then the environment, then flags override it (``codemodkit.llm.setup``;
+``codemod config show`` prints each value's source).
 
     [tool.codemod]
     max_attempts = 3
@@ -33,6 +35,7 @@ never live here: a model names the environment variable that holds its key
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -136,6 +139,20 @@ class LoadedConfig(BaseModel):
     source: Path | None = None
 
 
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """ "unknown key", with the likely intended key or the allowed ones."""
+    table: type[BaseModel] = CodemodConfig
+    if loc[0] == "tsfix":
+        table = TsfixConfig
+    elif loc[0] == "tiers" and len(loc) > 2:
+        table = ModelSpec if "fallback" in loc[2:-1] else TierSpec
+    allowed = sorted(table.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    if close:
+        return f"unknown key (did you mean {close[0]}?)"
+    return f"unknown key (expected one of: {', '.join(allowed)})"
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"] if part != "[key]")
     message = str(error["msg"])
@@ -144,7 +161,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         message = "an error code is a number such as 2322" if tsfix else "a tier is 1, 2 or 3"
         error = {**error, "type": "key"}
     if error["type"] == "extra_forbidden":
-        message = "unknown key"
+        message = _unknown_key(tuple(error["loc"]))
     elif "input" in error and error["type"] not in ("missing",):
         message = f"{message} (got {error['input']!r})"
     return f"{location}: {message}"

@@ -33,6 +33,7 @@ Endpoints (``protocol`` in brackets):
 - [ollama] ``POST /api/chat`` (``stream`` must be present and false), ``GET /api/tags``,
   ``POST /api/show``, ``GET /api/version``;
 - [openai] ``POST /v1/chat/completions``, ``GET /v1/models``;
+- [anthropic] ``GET /v1/models`` when the request has an ``anthropic-version`` header;
 - [anthropic] ``POST /v1/messages`` (needs the ``anthropic-version`` header and
   ``max_tokens``).
 
@@ -546,6 +547,8 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         path = urlsplit(self.path).path
         protocol = _CHAT_PATHS.get(path) or _META_PATHS.get((method, path)) or "unknown"
+        if path == "/v1/models" and self.headers.get("anthropic-version"):
+            protocol = "anthropic"  # Anthropic's model list: x-api-key, its own shape
         sim.stats._begin(path, protocol)
         self._extra: dict[str, str] = {"x-request-id": f"sim-{sim._next_id()}"}
         try:
@@ -585,6 +588,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._show(sim, body)
         elif path == "/api/version":
             self._json(200, {"version": "0.0.0-sim"})
+        elif protocol == "anthropic":  # GET /v1/models with an anthropic-version header
+            names = list(_specs(sim.config))
+            listed = [
+                {"type": "model", "id": n, "display_name": n, "created_at": "2026-01-01T00:00:00Z"}
+                for n in names
+            ]
+            first, last = (names[0], names[-1]) if names else (None, None)
+            self._json(200, {"data": listed, "has_more": False, "first_id": first, "last_id": last})
         else:  # /v1/models
             data = [
                 {"id": name, "object": "model", "created": 0, "owned_by": "sim"}

@@ -7,6 +7,8 @@ import click
 from codemodkit import __version__
 
 from .cache import cache
+from .config import config
+from .doctor import doctor
 from .telemetry import telemetry
 from .tsfix import tsfix
 
@@ -20,6 +22,8 @@ Examples:
   codemod telemetry --remove ./project      take the instrumentation out again
   codemod tsfix --dry-run                   fix the TypeScript project's errors (diff only)
   codemod cache stats                       where the answer cache is and its size
+  codemod config show                       the effective configuration and its sources
+  codemod doctor                            check models, keys, GPU, cache, node, typescript
 
 Exit status: 0 success, 1 changes pending (--check), files written
 (--exit-non-zero-on-change, as pre-commit hooks do) or a file failed,
@@ -39,3 +43,5 @@ def main() -> None:
 main.add_command(telemetry)
 main.add_command(tsfix)
 main.add_command(cache)
+main.add_command(config)
+main.add_command(doctor)

@@ -1,8 +1,10 @@
 """Build the run's LLM manager from the configuration and the command-line flags.
 
-Flags win over the configuration: ``--provider``/``--model``/``--endpoint`` define
-tier 1 (the configuration's other tiers stay), ``--provider template`` turns models
-off altogether, and the limit flags (``--max-parallel``, ``--no-parallel``, ``--rpm``,
+Layers, lowest first: the configuration file, ``.env``, the environment, the flags
+(``environment`` says why the environment beats ``.env``). ``--provider``/``--model``/
+``--endpoint`` and ``LLM_PROVIDER``/``LLM_MODEL``/``LLM_BASE_URL`` define tier 1 (the
+configuration's other tiers stay), ``--provider template`` turns models off
+altogether, and the limit flags (``--max-parallel``, ``--no-parallel``, ``--rpm``,
 ``--tpm``, ``--timeout``, ``--server-slots``) apply to every model of the run.
 Parallelism per endpoint comes from ``capacity`` (VRAM and model size for Ollama, the
 model family's table for cloud providers); ``say`` receives one line per model
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -33,6 +35,7 @@ from .capacity import (
 )
 from .client import ModelClient
 from .endpoints import EndpointPool
+from .environment import Setting, read_environment
 from .limits import RateLimits
 from .manager import LLMManager, Tier
 from .providers.registry import DEFAULT_ENDPOINTS, make_provider
@@ -40,7 +43,17 @@ from .secrets import find_dotenv, register_secret, resolve_api_key
 from .stats import Stats
 from .store import CachedStore
 
-__all__ = ["ModelFlags", "build_manager"]
+__all__ = [
+    "PROVIDERS",
+    "ModelFlags",
+    "apply_environment",
+    "build_manager",
+    "cache_directory",
+    "effective_tiers",
+    "model_api_key",
+]
+
+PROVIDERS = ("template", "ollama", "openai", "anthropic")
 
 Say = Callable[[str], None]
 
@@ -65,9 +78,81 @@ class ModelFlags:
     rate_window: float = 60.0
 
 
+def apply_environment(
+    flags: ModelFlags, settings: Mapping[str, Setting]
+) -> tuple[ModelFlags, dict[str, str]]:
+    """``flags`` completed from the environment, and where each of those values came from.
+
+    The sources are keyed ``provider``, ``model``, ``endpoints``, ``cache_dir``. The
+    environment's model and URL belong to its provider: with ``--provider`` naming
+    another one, ``LLM_*`` is ignored altogether.
+    """
+    sources: dict[str, str] = {}
+    for name, flag in (
+        ("provider", "--provider"),
+        ("model", "--model"),
+        ("endpoints", "--endpoint"),
+        ("cache_dir", "--cache-dir"),
+    ):
+        if getattr(flags, name):
+            sources[name] = f"flag {flag}"
+    provider = settings.get("LLM_PROVIDER")
+    if provider is not None and provider.value not in PROVIDERS:
+        raise ConfigError(
+            f"{provider.source}: {provider.value!r} is not a provider "
+            f"(expected one of: {', '.join(PROVIDERS)})"
+        )
+    update: dict[str, object] = {}
+    if not (flags.provider and provider is not None and flags.provider != provider.value):
+        for name, variable in (
+            ("provider", "LLM_PROVIDER"),
+            ("model", "LLM_MODEL"),
+            ("endpoints", "LLM_BASE_URL"),
+        ):
+            setting = settings.get(variable)
+            if setting is None or getattr(flags, name):
+                continue
+            if name == "endpoints":
+                urls = tuple(u.strip() for u in setting.value.split(",") if u.strip())
+                update[name] = urls
+            else:
+                update[name] = setting.value
+            sources[name] = setting.source
+    cache = settings.get("CODEMOD_CACHE_DIR")
+    if cache is not None and flags.cache_dir is None:
+        update["cache_dir"] = Path(cache.value).expanduser()
+        sources["cache_dir"] = cache.source
+    merged = replace(flags, **update)  # type: ignore[arg-type]
+    from_environment = provider is not None and sources.get("provider") == provider.source
+    if from_environment and merged.provider != "template" and not merged.model:
+        assert provider is not None
+        raise ConfigError(
+            f"LLM_PROVIDER={provider.value} ({provider.source}) needs LLM_MODEL or --model"
+        )
+    return merged, sources
+
+
+def cache_directory(
+    config: CodemodConfig, flags: ModelFlags, source: Path | None = None
+) -> tuple[Path, str]:
+    """The answer cache's folder and where it was chosen (flags carry the environment's)."""
+    if flags.cache_dir is not None:
+        return flags.cache_dir, "flag --cache-dir"
+    if config.cache_dir:
+        return Path(config.cache_dir).expanduser(), str(source) if source else "configuration"
+    return default_cache_dir(), "default"
+
+
+def effective_tiers(config: CodemodConfig, flags: ModelFlags) -> dict[int, TierSpec]:
+    """The model tiers of the run (none: only the template provider answers)."""
+    return _tiers(config, flags)
+
+
 def _tiers(config: CodemodConfig, flags: ModelFlags) -> dict[int, TierSpec]:
     tiers = dict(config.tiers)
     if flags.provider is not None:
+        if flags.provider not in PROVIDERS:
+            raise ConfigError(f"unknown provider {flags.provider!r}")
         if flags.provider == "template":
             return {}
         if not flags.model:
@@ -79,7 +164,10 @@ def _tiers(config: CodemodConfig, flags: ModelFlags) -> dict[int, TierSpec]:
         )
     elif flags.model or flags.endpoints:
         if 1 not in tiers:
-            raise ConfigError("--model and --endpoint need --provider (or a configured tier 1)")
+            raise ConfigError(
+                "--model and --endpoint (or LLM_MODEL and LLM_BASE_URL) need --provider "
+                "or LLM_PROVIDER (or a configured tier 1)"
+            )
         update: dict[str, object] = {}
         if flags.model:
             update["model"] = flags.model
@@ -102,6 +190,11 @@ def _api_key(spec: ModelSpec, flags: ModelFlags, start: Path) -> str | None:
         register_secret(key)
         return key or None
     return resolve_api_key(spec.provider, flag, dotenv_dir=start)
+
+
+def model_api_key(spec: ModelSpec, flags: ModelFlags, start: Path) -> str | None:
+    """The key a run sends to ``spec``'s servers (registered with the redactor)."""
+    return _api_key(spec, flags, start)
 
 
 #: threads set aside per Ollama endpoint before its capacity is known
@@ -127,7 +220,13 @@ def _ollama_decision(
 
 
 def _client(
-    level: int, spec: ModelSpec, flags: ModelFlags, stats: Stats, start: Path, say: Say
+    level: int,
+    spec: ModelSpec,
+    flags: ModelFlags,
+    stats: Stats,
+    start: Path,
+    say: Say,
+    default_timeout: float = 120.0,
 ) -> ModelClient:
     assert spec.model is not None
     key = _api_key(spec, flags, start)
@@ -186,7 +285,7 @@ def _client(
         EndpointPool(endpoints, per_endpoint),
         limits,
         stats,
-        timeout=flags.timeout or spec.timeout or 120.0,
+        timeout=flags.timeout or spec.timeout or default_timeout,
         on_headers=on_headers,
         prepare=prepare,
         max_workers=max_workers,
@@ -199,7 +298,10 @@ def build_manager(
     """The manager for this run; with no model configured, the template-only one.
 
     ``say`` gets the capacity reasoning (``-v``), ``warn`` what the user must see.
+    ``LLM_PROVIDER``, ``LLM_MODEL``, ``LLM_BASE_URL`` and ``CODEMOD_CACHE_DIR`` fill
+    what the flags leave unset (from the environment, else the ``.env`` above ``start``).
     """
+    flags, _ = apply_environment(flags, read_environment(start))
     specs = _tiers(config, flags)
     if not specs:
         return LLMManager()
@@ -207,16 +309,14 @@ def build_manager(
     tiers = []
     for level in sorted(specs):
         spec = specs[level]
-        client = _client(level, spec, flags, stats, start, say)
+        client = _client(level, spec, flags, stats, start, say, config.timeout)
         fallback = None
         if spec.fallback is not None:
-            fallback = _client(level, spec.fallback, flags, stats, start, say)
+            fallback = _client(level, spec.fallback, flags, stats, start, say, config.timeout)
         tiers.append(Tier(level, client, cloud=spec.is_cloud, fallback=fallback))
     store = None
     if not flags.no_cache:
-        directory = flags.cache_dir or (
-            Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
-        )
+        directory, _ = cache_directory(config, flags)
         try:
             store = CachedStore(AnswerCache(directory))
         except CacheError as exc:
