@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ import click
 from codemodkit.runner import default_jobs
 from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE
 
-__all__ = ["Size", "file_options", "model_options"]
+__all__ = ["Size", "check_review", "file_options", "model_options", "review_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,3 +157,48 @@ def model_options(function: F) -> F:
     for decorator in reversed(decorators):
         function = decorator(function)
     return function
+
+
+def review_options(function: F) -> F:
+    """What gets written: the interactive review, git awareness."""
+    decorators = [
+        click.option(
+            "-i",
+            "--interactive",
+            is_flag=True,
+            help="Show each change (per function or construct) and ask which to write.",
+        ),
+        click.option(
+            "--only-changed",
+            metavar="REV",
+            is_flag=False,
+            flag_value="HEAD",
+            default=None,
+            help="Only files and functions changed since REV (default HEAD: staged and "
+            "unstaged changes) and untracked files. Give it after PATHS or as "
+            "--only-changed=REV.",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Also write files whose working copy has unstaged changes (or is untracked).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def check_review(interactive: bool, dry_run: bool, check: bool) -> None:
+    """--interactive needs someone at a terminal to answer, and something to write."""
+    if not interactive:
+        return
+    if dry_run or check:
+        raise click.UsageError("--interactive cannot be combined with --dry-run or --check")
+    if not sys.stdin.isatty():
+        click.echo(
+            "codemod: --interactive needs a terminal to answer on (stdin is not a TTY); "
+            "use --dry-run to see the changes instead",
+            err=True,
+        )
+        sys.exit(2)

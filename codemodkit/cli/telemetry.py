@@ -17,7 +17,7 @@ from codemodkit.runner import RunOptions
 from codemodkit.session import Session, SessionOptions
 
 from .errors import guarded
-from .options import file_options, model_options
+from .options import check_review, file_options, model_options, review_options
 
 EPILOG = """\b
 Examples:
@@ -25,6 +25,9 @@ Examples:
   codemod telemetry ./project               instrument in place
   codemod telemetry --check ./project       exit 1 if not fully instrumented
   codemod telemetry --remove ./project      restore the original source
+  codemod telemetry --interactive ./project choose, function by function, what is written
+  codemod telemetry ./project --only-changed
+                                            only functions changed since HEAD (or staged)
   codemod telemetry --provider ollama --model qwen2.5-coder:7b ./project
                                             let a local model choose what to record
 
@@ -44,6 +47,7 @@ it off. A second run changes nothing.
 @click.option(
     "--remove", is_flag=True, help="Remove the instrumentation, restoring the original source."
 )
+@review_options
 @model_options
 @guarded
 def telemetry(
@@ -58,6 +62,9 @@ def telemetry(
     max_file_size: int,
     verbose: bool,
     remove: bool,
+    interactive: bool,
+    only_changed: str | None,
+    force: bool,
     report: Path | None,
     cache_dir: Path | None,
     **model: Any,
@@ -71,6 +78,7 @@ def telemetry(
     """
     codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    check_review(interactive, dry_run, check)
     start = Path(paths[0])
     loaded = load_config(start)
     flags = ModelFlags(cache_dir=cache_dir, **model)
@@ -93,7 +101,8 @@ def telemetry(
             max_file_size=max_file_size,
             diff=dry_run,
             keep_output=not (dry_run or check),
-            records=report is not None,
+            records=report is not None or interactive or only_changed is not None,
+            keep_texts=interactive or only_changed is not None,
         ),
         discovery=DiscoveryOptions(
             languages=codemod.languages,
@@ -104,6 +113,9 @@ def telemetry(
         verb="would change" if (dry_run or check) else ("restored" if remove else "instrumented"),
         constructs_label="removed" if remove else "constructs",
         report=report,
+        interactive=interactive,
+        only_changed=only_changed,
+        force=force,
     )
     try:
         session = Session(codemod, options, err=err, manager=manager)
