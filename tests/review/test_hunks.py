@@ -28,4 +28,7 @@ def test_insertions_are_separate_hunks() -> None:
     new = "import x\ndef f():\n    x.f()\n    pass\n\n\ndef g():\n    x.g()\n    pass\n"
     hunks = split_hunks(old, new)
     assert [h.new_lines for h in hunks] == [("import x\n",), ("    x.f()\n",), ("    x.g()\n",)]
-    assert rebuild(old, hunks, [0, 2]) == "import x\ndef f():\n    pass\n\n\ndef g():\n    x.g()\n    pass\n"
+    assert (
+        rebuild(old, hunks, [0, 2])
+        == "import x\ndef f():\n    pass\n\n\ndef g():\n    x.g()\n    pass\n"
+    )
