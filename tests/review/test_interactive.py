@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
 from conftest import run_codemod
 
 HELPER = "_telemetry_utils.py"
