@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["GitError", "changed_lines", "unsafe_to_write"]
+__all__ = ["GitError", "changed_lines", "is_revision", "unsafe_to_write"]
 
 
 class GitError(Exception):
@@ -91,6 +91,19 @@ _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 Changes = dict[Path, list[tuple[int, int]] | None]
 
 
+def is_revision(folder: Path, rev: str) -> bool:
+    """Does ``rev`` name a commit in ``folder``'s repository?"""
+    git = shutil.which("git")
+    if git is None or _toplevel(folder) is None:
+        return False
+    verify = subprocess.run(
+        [git, "-C", str(folder), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    return verify.returncode == 0
+
+
 def changed_lines(folder: Path, rev: str) -> Changes:
     """Files of ``folder``'s repository changed since ``rev`` (committed, staged or not)
     and untracked files, with the working-copy lines that changed.
@@ -101,12 +114,7 @@ def changed_lines(folder: Path, rev: str) -> Changes:
     root = _toplevel(folder) if git is not None else None
     if git is None or root is None:
         raise GitError(f"{folder} is not in a git repository (--only-changed needs one)")
-    verify = subprocess.run(
-        [git, "-C", str(root), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        capture_output=True,
-        check=False,
-    )
-    if verify.returncode != 0:
+    if not is_revision(root, rev):
         raise GitError(f"unknown revision {rev!r}")
     diff = subprocess.run(
         [

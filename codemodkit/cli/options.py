@@ -10,10 +10,18 @@ from typing import Any, TypeVar
 
 import click
 
+from codemodkit.gitstate import is_revision
 from codemodkit.runner import default_jobs
 from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE
 
-__all__ = ["Size", "check_review", "file_options", "model_options", "review_options"]
+__all__ = [
+    "Size",
+    "check_review",
+    "file_options",
+    "model_options",
+    "only_changed_paths",
+    "review_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,8 +183,7 @@ def review_options(function: F) -> F:
             flag_value="HEAD",
             default=None,
             help="Only files and functions changed since REV (default HEAD: staged and "
-            "unstaged changes) and untracked files. Give it after PATHS or as "
-            "--only-changed=REV.",
+            "unstaged changes), and untracked files.",
         ),
         click.option(
             "--force",
@@ -194,7 +201,10 @@ def check_review(interactive: bool, dry_run: bool, check: bool) -> None:
     if not interactive:
         return
     if dry_run or check:
-        raise click.UsageError("--interactive cannot be combined with --dry-run or --check")
+        raise click.UsageError(
+            "--interactive cannot be combined with --dry-run or --check",
+            click.get_current_context(),
+        )
     if not sys.stdin.isatty():
         click.echo(
             "codemod: --interactive needs a terminal to answer on (stdin is not a TTY); "
@@ -202,3 +212,17 @@ def check_review(interactive: bool, dry_run: bool, check: bool) -> None:
             err=True,
         )
         sys.exit(2)
+
+
+def only_changed_paths(
+    only_changed: str | None, paths: tuple[str, ...]
+) -> tuple[str | None, tuple[str, ...]]:
+    """``--only-changed`` takes an optional REV, so in ``--only-changed ./src`` click reads
+    the path as REV: an existing path that is not a revision is a path after all."""
+    if only_changed is not None and only_changed != "HEAD" and Path(only_changed).exists():
+        where = Path(only_changed)
+        if not is_revision(where if where.is_dir() else where.parent, only_changed):
+            return "HEAD", (only_changed, *paths)
+    if not paths:
+        raise click.UsageError("Missing argument 'PATHS...'.", click.get_current_context())
+    return only_changed, paths

@@ -17,7 +17,13 @@ from codemodkit.runner import RunOptions
 from codemodkit.session import Session, SessionOptions
 
 from .errors import guarded
-from .options import check_review, file_options, model_options, review_options
+from .options import (
+    check_review,
+    file_options,
+    model_options,
+    only_changed_paths,
+    review_options,
+)
 
 EPILOG = """\b
 Examples:
@@ -42,7 +48,7 @@ it off. A second run changes nothing.
 
 
 @click.command(epilog=EPILOG)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, metavar="PATHS...", type=click.Path(path_type=str))
 @file_options
 @click.option(
     "--remove", is_flag=True, help="Remove the instrumentation, restoring the original source."
@@ -78,6 +84,7 @@ def telemetry(
     """
     codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    only_changed, paths = only_changed_paths(only_changed, paths)
     check_review(interactive, dry_run, check)
     start = Path(paths[0])
     loaded = load_config(start)
