@@ -32,7 +32,7 @@ from codemodkit.output.hunks import Hunk, rebuild, split_hunks
 from codemodkit.parsers.javascript import JSParseError, check_parses, dialect_for
 from codemodkit.runner import ChangeRecord, FileResult
 
-__all__ = ["FileChange", "Group", "Reviewer", "finish", "plan"]
+__all__ = ["FileChange", "Group", "Quit", "Reviewer", "finish", "plan", "plan_hunks"]
 
 #: every name the telemetry codemods write starts with this
 _INSTRUMENTED = "_codemod_"
@@ -81,7 +81,7 @@ def provenance(records: Iterable[ChangeRecord]) -> str:
             seen[f"model {r.model or '?'} ({r.provider}, tier {r.tier})"] = None
         else:
             seen["template"] = None
-    return ", ".join(seen) or "template"
+    return ", ".join(seen)
 
 
 def _line_of(starts: Sequence[int], offset: int) -> int:
@@ -158,6 +158,25 @@ def plan(result: FileResult) -> FileChange:
         label = _describe(inside, [h[2] for h in heads])
         groups.append(Group(tuple(sorted(indexes)), inside, (first + 1, last + 1), label))
     return FileChange(result, old, new, hunks, tuple(groups), tuple(support))
+
+
+def plan_hunks(
+    display: str, path: Path, old: str, new: str, labels: Callable[[int, int], str]
+) -> FileChange:
+    """One group per line hunk (fixes are small, independent edits); ``labels`` names
+    the change at new lines ``[first, last]`` (1-based)."""
+    hunks = tuple(split_hunks(old, new))
+    groups = tuple(
+        Group(
+            (index,),
+            (),
+            (hunk.old_start + 1, max(hunk.old_start + 1, hunk.old_end)),
+            labels(hunk.new_start + 1, max(hunk.new_start + 1, hunk.new_end)),
+        )
+        for index, hunk in enumerate(hunks)
+    )
+    result = FileResult(display, path, "changed", old_text=old, new_text=new)
+    return FileChange(result, old, new, hunks, groups, ())
 
 
 def _problem(text: str, old: str, path: Path) -> str | None:
@@ -243,7 +262,9 @@ class Reviewer:
             ),
             soft_wrap=True,
         )
-        c.print(Text(f"written by: {provenance(group.records)}", style="dim"), soft_wrap=True)
+        if group.records:
+            written = provenance(group.records)
+            c.print(Text(f"written by: {written}", style="dim"), soft_wrap=True)
         old_lines = _lines(change.old)
         shown = [*(change.support if number == 1 else ()), *group.hunks]
         for index in sorted(shown):

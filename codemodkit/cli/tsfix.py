@@ -13,11 +13,12 @@ from codemodkit.config import load_config
 from codemodkit.gitstate import unsafe_to_write
 from codemodkit.llm.setup import ModelFlags, build_manager
 from codemodkit.output.diff import DiffPrinter, unified_diff
+from codemodkit.review import Quit, Reviewer, finish, plan_hunks
 from codemodkit.sourcefile import atomic_write
-from codemodkit.tsfix.engine import Mode
+from codemodkit.tsfix.engine import FixRecord, Mode, TsfixResult
 
 from .errors import EXIT_INTERNAL, guarded
-from .options import model_options
+from .options import check_review, model_options
 
 EPILOG = """\b
 Examples:
@@ -55,6 +56,7 @@ def _codes(value: str | None) -> frozenset[int] | None:
 @click.option("--dry-run", is_flag=True, help="Print a unified diff and write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change.")
 @click.option("--force", is_flag=True, help="Also write files that have unstaged changes.")
+@click.option("-i", "--interactive", is_flag=True, help="Show each fix and ask which to write.")
 @click.option("--codes", metavar="CODES", help="Only these error codes (e.g. 2304,6133).")
 @click.option(
     "--tier",
@@ -91,6 +93,7 @@ def tsfix(
     dry_run: bool,
     check: bool,
     force: bool,
+    interactive: bool,
     codes: str | None,
     max_tier: int | None,
     mode: str | None,
@@ -115,6 +118,7 @@ def tsfix(
     """
     from codemodkit.tsfix.run import TsfixRequest, run_tsfix
 
+    check_review(interactive, dry_run, check)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     say = (lambda line: err.print(line, markup=False)) if verbose else (lambda line: None)
     start = (project or (paths[0] if paths else Path("."))).resolve()
@@ -165,7 +169,10 @@ def tsfix(
     if writes and result.changed:
         if not force:
             refused = unsafe_to_write(Path(f) for f in result.changed)
-        for file, (_, new) in sorted(result.changed.items()):
+        chosen = {f: new for f, (_, new) in result.changed.items()}
+        if interactive:
+            chosen = _review(result, refused, outcome.root)
+        for file, new in sorted(chosen.items()):
             if Path(file).resolve() in refused:
                 continue
             atomic_write(Path(file), new.encode("utf-8"))
@@ -183,6 +190,44 @@ def tsfix(
     if (dry_run or check) and pending:
         sys.exit(1)
     sys.exit(0)
+
+
+def _review(result: TsfixResult, refused: dict[Path, str], root: Path) -> dict[str, str]:
+    """Ask fix by fix (line hunk by line hunk); the new texts of the files to write."""
+    reviewer = Reviewer(Console(highlight=False, soft_wrap=True))
+    chosen: dict[str, str] = {}
+    for file, (old, new) in sorted(result.changed.items()):
+        if Path(file).resolve() in refused:
+            continue
+        fixes = [f for f in result.fixes if f.file == file]
+
+        def label(first: int, last: int, fixes: list[FixRecord] = fixes) -> str:
+            near = [f for f in fixes if first - 1 <= f.line <= last + 1]
+            if not near:
+                return f"lines {first}-{last}" if last > first else f"line {first}"
+            return "; ".join(
+                f"{f.construct} ("
+                + (f"model {f.model}, tier {f.tier}" if f.strategy == "model" else "TypeScript")
+                + ")"
+                for f in near
+            )
+
+        change = plan_hunks(_display(file, root), Path(file), old, new, label)
+        try:
+            accepted = reviewer.review(change, range(len(change.groups)))
+        except Quit as stop:
+            accepted = list(stop.args[0])
+            final = finish(change, accepted)
+            if final.status == "changed" and final.new_text is not None:
+                chosen[file] = final.new_text
+            click.echo("quit: writing the fixes accepted so far, nothing else")
+            break
+        final = finish(change, accepted)
+        if final.status == "failed":
+            click.echo(f"{change.result.display}: not written: {final.reason}", err=True)
+        elif final.status == "changed" and final.new_text is not None:
+            chosen[file] = final.new_text
+    return chosen
 
 
 def _display(file: str, root: Path) -> str:
