@@ -161,17 +161,16 @@ def plan(result: FileResult) -> FileChange:
 
 
 def plan_hunks(
-    display: str, path: Path, old: str, new: str, labels: Callable[[int, int], str]
+    display: str, path: Path, old: str, new: str, labels: Callable[[Hunk], str]
 ) -> FileChange:
-    """One group per line hunk (fixes are small, independent edits); ``labels`` names
-    the change at new lines ``[first, last]`` (1-based)."""
+    """One group per line hunk (fixes are small, independent edits), named by ``labels``."""
     hunks = tuple(split_hunks(old, new))
     groups = tuple(
         Group(
             (index,),
             (),
             (hunk.old_start + 1, max(hunk.old_start + 1, hunk.old_end)),
-            labels(hunk.new_start + 1, max(hunk.new_start + 1, hunk.new_end)),
+            labels(hunk),
         )
         for index, hunk in enumerate(hunks)
     )

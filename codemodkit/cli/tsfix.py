@@ -13,6 +13,7 @@ from codemodkit.config import load_config
 from codemodkit.gitstate import unsafe_to_write
 from codemodkit.llm.setup import ModelFlags, build_manager
 from codemodkit.output.diff import DiffPrinter, unified_diff
+from codemodkit.output.hunks import Hunk
 from codemodkit.review import Quit, Reviewer, finish, plan_hunks
 from codemodkit.sourcefile import atomic_write
 from codemodkit.tsfix.engine import FixRecord, Mode, TsfixResult
@@ -201,15 +202,22 @@ def _review(result: TsfixResult, refused: dict[Path, str], root: Path) -> dict[s
             continue
         fixes = [f for f in result.fixes if f.file == file]
 
-        def label(first: int, last: int, fixes: list[FixRecord] = fixes) -> str:
-            near = [f for f in fixes if first - 1 <= f.line <= last + 1]
+        def label(hunk: Hunk, fixes: list[FixRecord] = fixes) -> str:
+            # A fix's line is where its error was reported: name the fixes whose line
+            # this hunk rewrites (an added import sits elsewhere and stays unnamed).
+            lines = range(hunk.old_start + 1, hunk.old_end + 1)
+            near = [f for f in fixes if f.line in lines]
+            where = f"line {hunk.old_start + 1}"
             if not near:
-                return f"lines {first}-{last}" if last > first else f"line {first}"
-            return "; ".join(
-                f"{f.construct} ("
-                + (f"model {f.model}, tier {f.tier}" if f.strategy == "model" else "TypeScript")
-                + ")"
-                for f in near
+                return where
+            return (
+                where
+                + ": "
+                + "; ".join(
+                    f.construct
+                    + (f" (model {f.model}, tier {f.tier})" if f.strategy == "model" else "")
+                    for f in near
+                )
             )
 
         change = plan_hunks(_display(file, root), Path(file), old, new, label)
