@@ -15,7 +15,7 @@ from conftest import run_codemod
 
 HELPER = "_telemetry_utils.py"
 PROMPT = r"\[q\]uit\? "
-ASKED = re.compile(r"change (\d+)/(\d+): \S*function (\S+)")
+ASKED = re.compile(r"change \d+/\d+: (.*)")
 
 APP = """\
 import os
@@ -78,14 +78,15 @@ def spawn(project: Path, *args: str) -> pexpect.spawn:
 
 
 def answer(child: pexpect.spawn, answers: dict[str, str]) -> list[str]:
-    """Answer each construct asked about by its name; return the names in order."""
+    """Answer each change by the first key its label contains; return those keys."""
     asked = []
     while True:
         index = child.expect([PROMPT, pexpect.EOF])
         if index == 1:
             return asked
         plain = re.sub(r"\x1b\[[0-9;]*m", "", child.before)
-        name = ASKED.findall(plain)[-1][2]
+        label = ASKED.findall(plain)[-1]
+        name = next(key for key in answers if key in label)
         asked.append(name)
         child.send(answers[name])
 
@@ -226,3 +227,19 @@ def test_interactive_with_dry_run_is_a_usage_error(project: Path) -> None:
     done = run_codemod("telemetry", "--interactive", "--dry-run", ".", cwd=project)
     assert done.returncode == 2
     assert "--interactive cannot be combined with --dry-run or --check" in done.stderr
+
+
+def test_a_file_instrumented_before_is_reviewed_as_one_change(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    full = full_instrumentation(project, tmp_path_factory)
+    child = spawn(project)
+    answer(child, {"app.add": "a", "app.scale": "r", "app.greet": "r", "tools.": "a"})
+    child.close()
+    assert (project / "tools.py").read_text() == full["tools.py"]
+    child = spawn(project)
+    asked = answer(child, {"the whole file": "a"})
+    child.close()
+    assert child.exitstatus == 0
+    assert asked == ["the whole file"]  # tools.py has nothing left to change
+    assert (project / "app.py").read_text() == full["app.py"]
