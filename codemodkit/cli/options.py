@@ -15,6 +15,7 @@ from codemodkit.runner import default_jobs
 from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE
 
 __all__ = [
+    "ONLY_CHANGED",
     "Size",
     "check_review",
     "file_options",
@@ -167,6 +168,17 @@ def model_options(function: F) -> F:
     return function
 
 
+ONLY_CHANGED = click.option(
+    "--only-changed",
+    metavar="REV",
+    is_flag=False,
+    flag_value="HEAD",
+    default=None,
+    help="Only files and functions changed since REV (default HEAD: staged and "
+    "unstaged changes), and untracked files.",
+)
+
+
 def review_options(function: F) -> F:
     """What gets written: the interactive review, git awareness."""
     decorators = [
@@ -176,15 +188,7 @@ def review_options(function: F) -> F:
             is_flag=True,
             help="Show each change (per function or construct) and ask which to write.",
         ),
-        click.option(
-            "--only-changed",
-            metavar="REV",
-            is_flag=False,
-            flag_value="HEAD",
-            default=None,
-            help="Only files and functions changed since REV (default HEAD: staged and "
-            "unstaged changes), and untracked files.",
-        ),
+        ONLY_CHANGED,
         click.option(
             "--force",
             is_flag=True,
@@ -215,7 +219,7 @@ def check_review(interactive: bool, dry_run: bool, check: bool) -> None:
 
 
 def only_changed_paths(
-    only_changed: str | None, paths: tuple[str, ...]
+    only_changed: str | None, paths: tuple[str, ...], required: bool = True
 ) -> tuple[str | None, tuple[str, ...]]:
     """``--only-changed`` takes an optional REV, so in ``--only-changed ./src`` click reads
     the path as REV: an existing path that is not a revision is a path after all."""
@@ -223,6 +227,6 @@ def only_changed_paths(
         where = Path(only_changed)
         if not is_revision(where if where.is_dir() else where.parent, only_changed):
             return "HEAD", (only_changed, *paths)
-    if not paths:
+    if required and not paths:
         raise click.UsageError("Missing argument 'PATHS...'.", click.get_current_context())
     return only_changed, paths

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from codemodkit.config import load_config
-from codemodkit.gitstate import unsafe_to_write
+from codemodkit.gitstate import GitError, changed_lines, unsafe_to_write
 from codemodkit.llm.setup import ModelFlags, build_manager
 from codemodkit.output.diff import DiffPrinter, unified_diff
 from codemodkit.output.hunks import Hunk
@@ -19,7 +19,7 @@ from codemodkit.sourcefile import atomic_write
 from codemodkit.tsfix.engine import FixRecord, Mode, TsfixResult
 
 from .errors import EXIT_INTERNAL, guarded
-from .options import check_review, model_options
+from .options import ONLY_CHANGED, check_review, model_options, only_changed_paths
 
 EPILOG = """\b
 Examples:
@@ -58,6 +58,7 @@ def _codes(value: str | None) -> frozenset[int] | None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change.")
 @click.option("--force", is_flag=True, help="Also write files that have unstaged changes.")
 @click.option("-i", "--interactive", is_flag=True, help="Show each fix and ask which to write.")
+@ONLY_CHANGED
 @click.option("--codes", metavar="CODES", help="Only these error codes (e.g. 2304,6133).")
 @click.option(
     "--tier",
@@ -95,6 +96,7 @@ def tsfix(
     check: bool,
     force: bool,
     interactive: bool,
+    only_changed: str | None,
     codes: str | None,
     max_tier: int | None,
     mode: str | None,
@@ -120,6 +122,8 @@ def tsfix(
     from codemodkit.tsfix.run import TsfixRequest, run_tsfix
 
     check_review(interactive, dry_run, check)
+    rev, named = only_changed_paths(only_changed, tuple(str(p) for p in paths), required=False)
+    paths = tuple(Path(p) for p in named)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     say = (lambda line: err.print(line, markup=False)) if verbose else (lambda line: None)
     start = (project or (paths[0] if paths else Path("."))).resolve()
@@ -136,6 +140,8 @@ def tsfix(
         say=say,
         warn=lambda line: err.print(f"warning: {line}", markup=False),
     )
+    if rev is not None:
+        paths = _changed_files(start if start.is_dir() else start.parent, rev, paths, err)
     request = TsfixRequest(
         paths=paths,
         project=project,
@@ -236,6 +242,35 @@ def _review(result: TsfixResult, refused: dict[Path, str], root: Path) -> dict[s
         elif final.status == "changed" and final.new_text is not None:
             chosen[file] = final.new_text
     return chosen
+
+
+def _changed_files(
+    folder: Path, rev: str, paths: tuple[Path, ...], err: Console
+) -> tuple[Path, ...]:
+    """--only-changed: the TypeScript files changed since ``rev`` (under ``paths``); the
+    whole project is still type-checked, only these are edited."""
+    try:
+        changes = changed_lines(folder, rev)
+    except GitError as exc:
+        err.print(f"codemod tsfix: --only-changed: {exc}", markup=False)
+        sys.exit(EXIT_INTERNAL)
+    roots = [p.resolve() for p in paths]
+    found = tuple(
+        sorted(
+            path
+            for path in changes
+            if path.suffix in _TS_SUFFIXES
+            and path.exists()
+            and (not roots or any(path == r or r in path.parents for r in roots))
+        )
+    )
+    if not found:
+        err.print(f"codemod tsfix: no TypeScript file changed since {rev}", markup=False)
+        sys.exit(0)
+    return found
+
+
+_TS_SUFFIXES = frozenset({".ts", ".tsx", ".mts", ".cts"})
 
 
 def _display(file: str, root: Path) -> str:
