@@ -170,7 +170,7 @@ def model_options(function: F) -> F:
 
 ONLY_CHANGED = click.option(
     "--only-changed",
-    metavar="REV",
+    metavar="[REV]",
     is_flag=False,
     flag_value="HEAD",
     default=None,

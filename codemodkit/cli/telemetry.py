@@ -31,9 +31,8 @@ Examples:
   codemod telemetry ./project               instrument in place
   codemod telemetry --check ./project       exit 1 if not fully instrumented
   codemod telemetry --remove ./project      restore the original source
-  codemod telemetry --interactive ./project choose, function by function, what is written
-  codemod telemetry ./project --only-changed
-                                            only functions changed since HEAD (or staged)
+  codemod telemetry -i ./project            choose, function by function, what is written
+  codemod telemetry --only-changed .        only functions changed since HEAD
   codemod telemetry --provider ollama --model qwen2.5-coder:7b ./project
                                             let a local model choose what to record
 
