@@ -11,6 +11,11 @@ it is written; one that does not parse is not written and says so.
 
 Files that already hold instrumentation are one group: the codemod's spans then refer
 to the text with the old instrumentation removed, not to the file on disk.
+``codemod tsfix`` fixes are small independent edits: one group per line hunk
+(``plan_hunks``), with the same parse check of a partial result.
+
+Nothing is written during the review: the session writes afterwards, so Ctrl-C
+writes nothing and q writes what was accepted before it.
 """
 
 from __future__ import annotations
