@@ -59,6 +59,8 @@ class RunOptions:
     keep_output: bool = True
     #: keep a ChangeRecord per request (for ``--report``)
     records: bool = False
+    #: keep the old and new texts of changed files (for review, hunk by hunk)
+    keep_texts: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ class FileResult:
     fallbacks: int = 0
     seconds: float = 0.0
     changes: tuple[ChangeRecord, ...] = ()
+    #: the texts before and after, and the file's encoding (RunOptions.keep_texts)
+    old_text: str | None = None
+    new_text: str | None = None
+    encoding: str = "utf-8"
 
 
 def _answer(
@@ -186,6 +192,7 @@ def _result(
 ) -> FileResult:
     diff = None
     data = None
+    keep = options.keep_texts and outcome.status == "changed" and outcome.text is not None
     if outcome.status == "changed" and outcome.text is not None:
         try:
             data = source.encode(outcome.text)
@@ -208,6 +215,9 @@ def _result(
         needs=outcome.needs,
         releases=outcome.releases,
         seconds=time.perf_counter() - started,
+        old_text=source.text if keep else None,
+        new_text=outcome.text if keep else None,
+        encoding=source.encoding,
     )
 
 

@@ -18,10 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from codemodkit.codemods.base import Codemod
 from codemodkit.discovery import Candidate, DiscoveryOptions, discover, display_path
+from codemodkit.gitstate import Changes, GitError, changed_lines, unsafe_to_write
 from codemodkit.llm import LLMManager
 from codemodkit.output.diff import DiffPrinter, unified_diff
 from codemodkit.output.report import build_report, write_report
 from codemodkit.output.summary import Summary, print_stats
+from codemodkit.review import Quit, Reviewer, finish, plan
 from codemodkit.runner import FileResult, RunOptions, run, run_with_models
 from codemodkit.sourcefile import atomic_write
 from codemodkit.support import SupportAction, SupportConflict, SupportFiles
@@ -46,6 +48,17 @@ class SessionOptions:
     report: Path | None = None
     #: exit 1 when files were written (pre-commit hooks)
     exit_on_change: bool = False
+    #: ask, construct by construct, which changes to write
+    interactive: bool = False
+    #: only files (and constructs) changed since this git revision
+    only_changed: str | None = None
+    #: write files even when their working copy has unstaged changes
+    force: bool = False
+
+
+def _folder(path: str) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_dir() else candidate.parent
 
 
 class Session:
@@ -56,6 +69,7 @@ class Session:
         out: Console | None = None,
         err: Console | None = None,
         manager: LLMManager | None = None,
+        reviewer: Reviewer | None = None,
     ) -> None:
         self.codemod = codemod
         self.options = options
@@ -71,6 +85,12 @@ class Session:
         self.pending = 0
         #: dry runs print support-file diffs after the code diffs
         self.deferred: list[bytes] = []
+        self.reviewer = reviewer or Reviewer(self.out)
+        #: files not to write (unstaged changes, no --force), with why
+        self.refused: dict[Path, str] = {}
+        self.refusals = 0
+        #: results held back until the review (or the --only-changed selection)
+        self.held: list[FileResult] | None = None
 
     @property
     def writes(self) -> bool:
@@ -92,7 +112,23 @@ class Session:
         else:
             self.summary.support_files.append((action.action, display))
 
+    def receive(self, result: FileResult) -> None:
+        if self.held is not None:
+            self.held.append(result)
+        else:
+            self.handle(result)
+
     def handle(self, result: FileResult) -> None:
+        if result.status == "changed" and result.path.resolve() in self.refused:
+            why = self.refused[result.path.resolve()]
+            self.refusals += 1
+            result = replace(
+                result,
+                status="skipped",
+                reason=f"refused: {why} (stage them, or pass --force)",
+                counts={},
+                needs=(),
+            )
         if result.status in ("changed", "unchanged"):
             try:
                 for needed in result.needs:
@@ -138,13 +174,13 @@ class Session:
 
     def _run_template(self, candidates: Sequence[Candidate]) -> None:
         if not (self.err.is_terminal and len(candidates) >= PROGRESS_MIN_FILES):
-            run(self.codemod, candidates, self.options.run, self.handle)
+            run(self.codemod, candidates, self.options.run, self.receive)
             return
         with self._progress() as progress:
             task = progress.add_task(self.options.command, total=len(candidates))
 
             def advance(result: FileResult) -> None:
-                self.handle(result)
+                self.receive(result)
                 progress.advance(task)
 
             run(self.codemod, candidates, self.options.run, advance)
@@ -153,7 +189,7 @@ class Session:
         """Every request of the run goes to the models at once; files are written
         only once all answers are in (Ctrl-C before then changes nothing)."""
         if not self.err.is_terminal:
-            run_with_models(self.codemod, candidates, self.options.run, self.handle, self.manager)
+            run_with_models(self.codemod, candidates, self.options.run, self.receive, self.manager)
             return
         with self._progress() as progress:
             task = progress.add_task("asking models", total=None)
@@ -165,10 +201,46 @@ class Session:
                 self.codemod,
                 candidates,
                 self.options.run,
-                self.handle,
+                self.receive,
                 self.manager,
                 on_answer=answered,
             )
+
+    # -- choosing what is written -------------------------------------------------------
+    def _select(self, results: list[FileResult], changes: Changes | None) -> list[FileResult]:
+        """Apply --only-changed's construct filter and the interactive review."""
+        chosen: list[FileResult] = []
+        quit_ = False
+        for result in results:
+            if (
+                result.status != "changed"
+                or result.old_text is None
+                or result.path.resolve() in self.refused
+            ):
+                chosen.append(result)
+                continue
+            change = plan(result)
+            allowed = list(range(len(change.groups)))
+            ranges = changes.get(result.path.resolve()) if changes is not None else None
+            if ranges is not None:
+                allowed = [
+                    i
+                    for i, group in enumerate(change.groups)
+                    if any(a <= group.lines[1] and group.lines[0] <= b for a, b in ranges)
+                ]
+            if self.options.interactive and allowed and not quit_:
+                try:
+                    allowed = self.reviewer.review(change, allowed)
+                except Quit as stop:
+                    allowed = list(stop.args[0])
+                    quit_ = True
+                    self.out.print(
+                        "quit: writing the changes accepted so far, nothing else", markup=False
+                    )
+            elif quit_:
+                allowed = []
+            chosen.append(finish(change, allowed))
+        return chosen
 
     # -- the run -------------------------------------------------------------------
     def execute(
@@ -183,10 +255,28 @@ class Session:
             self.summary.add_problem(problem)
         self.summary.add_skips(found.skipped)
         candidates = found.candidates
+        changes: Changes | None = None
+        if self.options.only_changed is not None:
+            changes = {}
+            try:
+                for folder in dict.fromkeys(_folder(p) for p in paths):
+                    changes.update(changed_lines(folder, self.options.only_changed))
+            except GitError as exc:
+                self.err.print(f"error: --only-changed: {exc}", markup=False)
+                return 2
+            candidates = [c for c in candidates if c.path.resolve() in changes]
+        if self.writes and not self.options.force:
+            self.refused = unsafe_to_write(c.path for c in candidates)
+        if self.options.interactive or changes is not None:
+            self.held = []
         if self.manager.uses_models:
             self._run_with_models(candidates)
         else:
             self._run_template(candidates)
+        if self.held is not None:
+            held, self.held = self.held, None
+            for result in self._select(held, changes):
+                self.handle(result)
         if in_use is not None:
             for action in self.support.remove_unused(lambda path: in_use(path, self.final_needs)):
                 self.support_action(action)
@@ -211,7 +301,7 @@ class Session:
             except OSError as exc:
                 self.err.print(f"error: cannot write the report: {exc}", markup=False)
                 return 1
-        if self.summary.failed:
+        if self.summary.failed or any(r.startswith("refused") for r in self.summary.skip_reasons):
             return 1
         if (self.options.check or self.options.exit_on_change) and self.pending:
             return 1

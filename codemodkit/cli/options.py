@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from codemodkit.gitstate import is_revision
 from codemodkit.runner import default_jobs
 from codemodkit.sourcefile import DEFAULT_MAX_FILE_SIZE
 
-__all__ = ["Size", "exit_on_change_option", "file_options", "model_options"]
+__all__ = [
+    "ONLY_CHANGED",
+    "Size",
+    "check_review",
+    "exit_on_change_option",
+    "file_options",
+    "model_options",
+    "only_changed_paths",
+    "review_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,3 +176,67 @@ def model_options(function: F) -> F:
     for decorator in reversed(decorators):
         function = decorator(function)
     return function
+
+
+ONLY_CHANGED = click.option(
+    "--only-changed",
+    metavar="[REV]",
+    is_flag=False,
+    flag_value="HEAD",
+    default=None,
+    help="Only files and functions changed since REV (default HEAD: staged and "
+    "unstaged changes), and untracked files.",
+)
+
+
+def review_options(function: F) -> F:
+    """What gets written: the interactive review, git awareness."""
+    decorators = [
+        click.option(
+            "-i",
+            "--interactive",
+            is_flag=True,
+            help="Show each change (per function or construct) and ask which to write.",
+        ),
+        ONLY_CHANGED,
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Also write files whose working copy has unstaged changes (or is untracked).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def check_review(interactive: bool, dry_run: bool, check: bool) -> None:
+    """--interactive needs someone at a terminal to answer, and something to write."""
+    if not interactive:
+        return
+    if dry_run or check:
+        raise click.UsageError(
+            "--interactive cannot be combined with --dry-run or --check",
+            click.get_current_context(),
+        )
+    if not sys.stdin.isatty():
+        click.echo(
+            "codemod: --interactive needs a terminal to answer on (stdin is not a TTY); "
+            "use --dry-run to see the changes instead",
+            err=True,
+        )
+        sys.exit(2)
+
+
+def only_changed_paths(
+    only_changed: str | None, paths: tuple[str, ...], required: bool = True
+) -> tuple[str | None, tuple[str, ...]]:
+    """``--only-changed`` takes an optional REV, so in ``--only-changed ./src`` click reads
+    the path as REV: an existing path that is not a revision is a path after all."""
+    if only_changed is not None and only_changed != "HEAD" and Path(only_changed).exists():
+        where = Path(only_changed)
+        if not is_revision(where if where.is_dir() else where.parent, only_changed):
+            return "HEAD", (only_changed, *paths)
+    if required and not paths:
+        raise click.UsageError("Missing argument 'PATHS...'.", click.get_current_context())
+    return only_changed, paths

@@ -17,7 +17,14 @@ from codemodkit.runner import RunOptions
 from codemodkit.session import Session, SessionOptions
 
 from .errors import guarded
-from .options import exit_on_change_option, file_options, model_options
+from .options import (
+    check_review,
+    exit_on_change_option,
+    file_options,
+    model_options,
+    only_changed_paths,
+    review_options,
+)
 
 EPILOG = """\b
 Examples:
@@ -25,6 +32,8 @@ Examples:
   codemod telemetry ./project               instrument in place
   codemod telemetry --check ./project       exit 1 if not fully instrumented
   codemod telemetry --remove ./project      restore the original source
+  codemod telemetry -i ./project            choose, function by function, what is written
+  codemod telemetry --only-changed .        only functions changed since HEAD
   codemod telemetry --provider ollama --model qwen2.5-coder:7b ./project
                                             let a local model choose what to record
 
@@ -39,12 +48,13 @@ it off. A second run changes nothing.
 
 
 @click.command(epilog=EPILOG)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, metavar="PATHS...", type=click.Path(path_type=str))
 @file_options
 @click.option(
     "--remove", is_flag=True, help="Remove the instrumentation, restoring the original source."
 )
 @exit_on_change_option
+@review_options
 @model_options
 @guarded
 def telemetry(
@@ -60,6 +70,9 @@ def telemetry(
     verbose: bool,
     remove: bool,
     exit_on_change: bool,
+    interactive: bool,
+    only_changed: str | None,
+    force: bool,
     report: Path | None,
     cache_dir: Path | None,
     **model: Any,
@@ -73,6 +86,8 @@ def telemetry(
     """
     codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    only_changed, paths = only_changed_paths(only_changed, paths)
+    check_review(interactive, dry_run, check)
     start = Path(paths[0])
     loaded = load_config(start)
     flags = ModelFlags(cache_dir=cache_dir, **model)
@@ -95,7 +110,8 @@ def telemetry(
             max_file_size=max_file_size,
             diff=dry_run,
             keep_output=not (dry_run or check),
-            records=report is not None,
+            records=report is not None or interactive or only_changed is not None,
+            keep_texts=interactive or only_changed is not None,
         ),
         discovery=DiscoveryOptions(
             languages=codemod.languages,
@@ -107,6 +123,9 @@ def telemetry(
         constructs_label="removed" if remove else "constructs",
         report=report,
         exit_on_change=exit_on_change,
+        interactive=interactive,
+        only_changed=only_changed,
+        force=force,
     )
     try:
         session = Session(codemod, options, err=err, manager=manager)

@@ -10,14 +10,22 @@ import click
 from rich.console import Console
 
 from codemodkit.config import load_config
-from codemodkit.gitstate import unsafe_to_write
+from codemodkit.gitstate import GitError, changed_lines, unsafe_to_write
 from codemodkit.llm.setup import ModelFlags, build_manager
 from codemodkit.output.diff import DiffPrinter, unified_diff
+from codemodkit.output.hunks import Hunk
+from codemodkit.review import Quit, Reviewer, finish, plan_hunks
 from codemodkit.sourcefile import atomic_write
-from codemodkit.tsfix.engine import Mode
+from codemodkit.tsfix.engine import FixRecord, Mode, TsfixResult
 
 from .errors import EXIT_INTERNAL, guarded
-from .options import exit_on_change_option, model_options
+from .options import (
+    ONLY_CHANGED,
+    check_review,
+    exit_on_change_option,
+    model_options,
+    only_changed_paths,
+)
 
 EPILOG = """\b
 Examples:
@@ -56,6 +64,8 @@ def _codes(value: str | None) -> frozenset[int] | None:
 @click.option("--dry-run", is_flag=True, help="Print a unified diff and write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change.")
 @click.option("--force", is_flag=True, help="Also write files that have unstaged changes.")
+@click.option("-i", "--interactive", is_flag=True, help="Show each fix and ask which to write.")
+@ONLY_CHANGED
 @click.option("--codes", metavar="CODES", help="Only these error codes (e.g. 2304,6133).")
 @click.option(
     "--tier",
@@ -93,6 +103,8 @@ def tsfix(
     dry_run: bool,
     check: bool,
     force: bool,
+    interactive: bool,
+    only_changed: str | None,
     codes: str | None,
     max_tier: int | None,
     mode: str | None,
@@ -118,6 +130,9 @@ def tsfix(
     """
     from codemodkit.tsfix.run import TsfixRequest, run_tsfix
 
+    check_review(interactive, dry_run, check)
+    rev, named = only_changed_paths(only_changed, tuple(str(p) for p in paths), required=False)
+    paths = tuple(Path(p) for p in named)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     say = (lambda line: err.print(line, markup=False)) if verbose else (lambda line: None)
     start = (project or (paths[0] if paths else Path("."))).resolve()
@@ -134,6 +149,8 @@ def tsfix(
         say=say,
         warn=lambda line: err.print(f"warning: {line}", markup=False),
     )
+    if rev is not None:
+        paths = _changed_files(start if start.is_dir() else start.parent, rev, paths, err)
     request = TsfixRequest(
         paths=paths,
         project=project,
@@ -168,7 +185,10 @@ def tsfix(
     if writes and result.changed:
         if not force:
             refused = unsafe_to_write(Path(f) for f in result.changed)
-        for file, (_, new) in sorted(result.changed.items()):
+        chosen = {f: new for f, (_, new) in result.changed.items()}
+        if interactive:
+            chosen = _review(result, refused, outcome.root)
+        for file, new in sorted(chosen.items()):
             if Path(file).resolve() in refused:
                 continue
             atomic_write(Path(file), new.encode("utf-8"))
@@ -188,6 +208,80 @@ def tsfix(
     if exit_on_change and written:
         sys.exit(1)
     sys.exit(0)
+
+
+def _review(result: TsfixResult, refused: dict[Path, str], root: Path) -> dict[str, str]:
+    """Ask fix by fix (line hunk by line hunk); the new texts of the files to write."""
+    reviewer = Reviewer(Console(highlight=False, soft_wrap=True))
+    chosen: dict[str, str] = {}
+    for file, (old, new) in sorted(result.changed.items()):
+        if Path(file).resolve() in refused:
+            continue
+        fixes = [f for f in result.fixes if f.file == file]
+
+        def label(hunk: Hunk, fixes: list[FixRecord] = fixes) -> str:
+            # A fix's line is where its error was reported: name the fixes whose line
+            # this hunk rewrites (an added import sits elsewhere and stays unnamed).
+            lines = range(hunk.old_start + 1, hunk.old_end + 1)
+            near = [f for f in fixes if f.line in lines]
+            where = f"line {hunk.old_start + 1}"
+            if not near:
+                return where
+            return (
+                where
+                + ": "
+                + "; ".join(
+                    f.construct
+                    + (f" (model {f.model}, tier {f.tier})" if f.strategy == "model" else "")
+                    for f in near
+                )
+            )
+
+        change = plan_hunks(_display(file, root), Path(file), old, new, label)
+        try:
+            accepted = reviewer.review(change, range(len(change.groups)))
+        except Quit as stop:
+            accepted = list(stop.args[0])
+            final = finish(change, accepted)
+            if final.status == "changed" and final.new_text is not None:
+                chosen[file] = final.new_text
+            click.echo("quit: writing the fixes accepted so far, nothing else")
+            break
+        final = finish(change, accepted)
+        if final.status == "failed":
+            click.echo(f"{change.result.display}: not written: {final.reason}", err=True)
+        elif final.status == "changed" and final.new_text is not None:
+            chosen[file] = final.new_text
+    return chosen
+
+
+def _changed_files(
+    folder: Path, rev: str, paths: tuple[Path, ...], err: Console
+) -> tuple[Path, ...]:
+    """--only-changed: the TypeScript files changed since ``rev`` (under ``paths``); the
+    whole project is still type-checked, only these are edited."""
+    try:
+        changes = changed_lines(folder, rev)
+    except GitError as exc:
+        err.print(f"codemod tsfix: --only-changed: {exc}", markup=False)
+        sys.exit(EXIT_INTERNAL)
+    roots = [p.resolve() for p in paths]
+    found = tuple(
+        sorted(
+            path
+            for path in changes
+            if path.suffix in _TS_SUFFIXES
+            and path.exists()
+            and (not roots or any(path == r or r in path.parents for r in roots))
+        )
+    )
+    if not found:
+        err.print(f"codemod tsfix: no TypeScript file changed since {rev}", markup=False)
+        sys.exit(0)
+    return found
+
+
+_TS_SUFFIXES = frozenset({".ts", ".tsx", ".mts", ".cts"})
 
 
 def _display(file: str, root: Path) -> str:
