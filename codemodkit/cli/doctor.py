@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel
 from rich.table import Table
 from rich.text import Text
 
+from codemodkit import __version__
 from codemodkit.doctor import run_checks
 from codemodkit.llm.effective import resolve
 from codemodkit.llm.secrets import redact
+from codemodkit.sourcefile import atomic_write
 
 from .config import layer_flags, layer_options, stdout_console
 from .errors import guarded
@@ -35,14 +38,47 @@ Exit status: 0 all needed checks pass, 1 something needed is missing,
 """
 
 
+class DoctorCheck(BaseModel):
+    name: str
+    ok: bool
+    result: str
+    fix: str
+    needed: bool
+
+
+class DoctorReport(BaseModel):
+    """Schema of ``codemod doctor --report FILE.json`` (secrets redacted)."""
+
+    tool: str = "codemodkit"
+    version: str = __version__
+    command: str = "codemod doctor"
+    ok: bool
+    checks: list[DoctorCheck]
+
+
 @click.command(epilog=EPILOG)
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @layer_options
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the checks as JSON (schema: codemodkit.cli.doctor.DoctorReport).",
+)
 @guarded
-def doctor(path: Path, **flags: Any) -> None:
+def doctor(path: Path, report: Path | None, **flags: Any) -> None:
     """Check models, keys, GPU, cache, Node and TypeScript; say how to fix each failure."""
     effective = resolve(path, layer_flags(**flags))
     checks = run_checks(effective)
+    if report is not None:
+        rows = [
+            DoctorCheck(
+                name=redact(c.name), ok=c.ok, result=redact(c.result), fix=c.fix, needed=c.needed
+            )
+            for c in checks
+        ]
+        ok = all(c.ok or not c.needed for c in checks)
+        document = DoctorReport(ok=ok, checks=rows).model_dump_json(indent=2) + "\n"
+        atomic_write(report, document.encode("utf-8"))
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("", "check", "result", "fix"):
         table.add_column(column, overflow="fold")

@@ -124,6 +124,25 @@ def test_a_rejected_key_names_the_variable_to_fix(
     assert WRONG not in result.output  # the simulator echoes it back in its 401
 
 
+def test_the_report_holds_every_check_and_no_key(
+    tmp_path: Path, sim_server: SimServerFactory
+) -> None:
+    server = sim_server(api_key=SECRET, models={"gpt-4o": 1})
+    configure(
+        tmp_path,
+        f'[tiers.1]\nprovider = "openai"\nmodel = "gpt-4o"\nendpoints = ["{server.url}"]\n',
+    )
+    report = tmp_path / "doctor.json"
+    result = doctor(tmp_path, "--report", str(report), env={"OPENAI_API_KEY": WRONG})
+    assert result.exit_code == 1
+    data = json.loads(report.read_text())
+    assert data["command"] == "codemod doctor" and data["ok"] is False
+    (tier,) = [c for c in data["checks"] if c["name"].startswith("tier 1")]
+    assert tier["ok"] is False and tier["needed"] is True
+    assert "key rejected (401)" in tier["result"] and "OPENAI_API_KEY" in tier["fix"]
+    assert WRONG not in report.read_text() and SECRET not in report.read_text()
+
+
 def test_a_rejected_key_from_a_named_variable_in_dotenv(
     tmp_path: Path, sim_server: SimServerFactory
 ) -> None:
