@@ -124,13 +124,23 @@ class TsfixConfig(_Strict):
     mode: Literal["sequential", "parallel", "hybrid"] = "sequential"
 
 
+class TelemetryConfig(_Strict):
+    """``[tool.codemod.telemetry]``: defaults for ``codemod telemetry``'s flags."""
+
+    include_tests: bool = False
+    include_generated: bool = False
+
+
 class CodemodConfig(_Strict):
+    #: .gitignore-style patterns every command skips (added to ``--exclude``)
+    exclude: tuple[str, ...] = ()
     tiers: dict[Annotated[int, Field(ge=1, le=3)], TierSpec] = Field(default_factory=dict)
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     cloud_fallback: bool = False
     timeout: Annotated[float, Field(gt=0)] = 120.0
     cache_dir: str | None = None
     tsfix: TsfixConfig = Field(default_factory=TsfixConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
 
 
 class LoadedConfig(BaseModel):

@@ -91,3 +91,22 @@ def test_the_readme_example_configuration_is_valid(tmp_path: Path) -> None:
     config = load_config(tmp_path).config
     assert sorted(config.tiers) == [1, 2, 3]
     assert config.tiers[2].api_key_env == "TEAM_OPENAI_KEY"
+    assert config.exclude == ("legacy/", "*_pb2.py") and config.tsfix.mode == "hybrid"
+    assert config.telemetry.include_tests is False and config.tsfix.tiers == {2322: 2}
+
+
+def test_configured_excludes_and_telemetry_defaults_apply_under_the_flags(tmp_path: Path) -> None:
+    write(
+        tmp_path / "codemod.toml",
+        'exclude = ["legacy/"]\n[telemetry]\ninclude_tests = true\n',
+    )
+    write(tmp_path / "legacy" / "old.py", "def f():\n    return 1\n")
+    write(tmp_path / "app.py", "def g():\n    return 2\n")
+    write(tmp_path / "tests" / "test_app.py", "def test_g():\n    assert True\n")
+    done = run_codemod("telemetry", "--dry-run", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "/app.py\n" in done.stdout
+    assert "/tests/test_app.py\n" in done.stdout  # include_tests from the file
+    assert "legacy/old.py" not in done.stdout  # excluded by the file
+    again = run_codemod("telemetry", "--dry-run", "--exclude", "app.py", str(tmp_path))
+    assert "/app.py\n" not in again.stdout and "/tests/test_app.py\n" in again.stdout

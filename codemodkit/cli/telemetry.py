@@ -84,12 +84,17 @@ def telemetry(
     PATHS are files or folders. Folders are searched recursively, honouring
     .gitignore and skipping tests, virtualenvs, build output and generated files.
     """
-    codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     only_changed, paths = only_changed_paths(only_changed, paths)
     check_review(interactive, dry_run, check)
     start = Path(paths[0])
     loaded = load_config(start)
+    # the configuration's defaults, under the flags
+    settings = loaded.config.telemetry
+    include_tests = include_tests or settings.include_tests
+    include_generated = include_generated or settings.include_generated
+    exclude = (*loaded.config.exclude, *exclude)
+    codemod = TelemetryCodemod(remove=remove, include_generated=include_generated)
     flags = ModelFlags(cache_dir=cache_dir, **model)
     if remove:  # removal needs no answers
         flags = ModelFlags(provider="template")
