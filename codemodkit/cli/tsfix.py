@@ -153,6 +153,7 @@ def tsfix(
         paths = _changed_files(start if start.is_dir() else start.parent, rev, paths, err)
     request = TsfixRequest(
         paths=paths,
+        exclude=loaded.config.exclude,
         project=project,
         codes=_codes(codes),
         max_tier=tier_cap,

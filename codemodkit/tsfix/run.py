@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
 from rich.console import Console
 
 from codemodkit.llm.manager import LLMManager
@@ -36,6 +37,8 @@ class TsfixRequest:
     allow_non_null: bool = False
     allow_ts_comments: bool = False
     tiers: Mapping[int, int] = field(default_factory=dict)
+    #: patterns of files never edited (the configuration's ``exclude``)
+    exclude: tuple[str, ...] = ()
     #: tsc's output, when diagnostics come from it instead of a TypeScript service
     tsc_output: str | None = None
 
@@ -60,13 +63,22 @@ class TsfixOutcome:
         write_report(path, build_report(self.result, self.root, stats))
 
 
-def _editable(paths: tuple[Path, ...]) -> Callable[[str], bool]:
+def _editable(
+    paths: tuple[Path, ...], exclude: tuple[str, ...] = (), root: Path | None = None
+) -> Callable[[str], bool]:
     roots = [p.resolve() for p in paths]
+    # the configuration's `exclude` patterns, relative to the project's folder
+    spec = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
 
     def editable(file: str) -> bool:
         path = Path(file)
         if any(part in _NEVER_EDITED for part in path.parts) or file.endswith(".d.ts"):
             return False
+        if spec is not None and root is not None and root in path.parents:
+            excluded = spec.match_file(path.relative_to(root).as_posix())
+            return not excluded and (
+                not roots or any(r == path or r in path.parents for r in roots)
+            )
         return not roots or any(path == r or r in path.parents for r in roots)
 
     return editable
@@ -103,7 +115,7 @@ def run_tsfix(
                 )
         checks = getattr(service, "checks_available", True)
         options = TsfixOptions(
-            editable=_editable(request.paths),
+            editable=_editable(request.paths, request.exclude, root),
             codes=request.codes,
             max_tier=request.max_tier if checks else 0,
             mode=request.mode,

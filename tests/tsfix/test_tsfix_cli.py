@@ -391,3 +391,13 @@ def test_tier0_never_guesses_spellings_or_writes_stubs(make_project: Callable[..
     assert result.returncode == 1
     assert snapshot(project) == before  # nothing TypeScript offers here is safe
     assert "TS2551" in result.stderr and "TS2304" in result.stderr
+
+
+def test_configured_excludes_are_never_edited(make_project: Callable[..., Path]) -> None:
+    other = "export function f(): number {\n  const spare = 1;\n  return 2;\n}\n"
+    project = make_project({"util.ts": UTIL, "main.ts": MAIN, "other.ts": other})
+    (project / "codemod.toml").write_text('exclude = ["src/main.ts"]\n')
+    result = run_codemod(project, "--tier", "0")
+    assert result.returncode == 1
+    assert (project / "src" / "main.ts").read_text() == MAIN  # excluded: left alone
+    assert "spare" not in (project / "src" / "other.ts").read_text()
