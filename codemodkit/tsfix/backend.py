@@ -15,6 +15,8 @@ from pathlib import Path
 from .locate import find_typescript
 from .lsp import LspService
 from .service import NodeService
+from .tscout import run_tsc
+from .tsnative import native_command
 from .types import CodeFix, Diagnostic, FileChanges, ServiceError, TsService
 
 __all__ = ["OutputOnly", "find_tsconfig", "open_service"]
@@ -39,9 +41,13 @@ class OutputOnly:
     fixes_available = False
     checks_available = False
 
-    def __init__(self, diagnostics: Sequence[Diagnostic], version: str = "unknown") -> None:
+    def __init__(
+        self, diagnostics: Sequence[Diagnostic], version: str = "unknown", reason: str = ""
+    ) -> None:
         self._diagnostics = list(diagnostics)
         self.version = version
+        #: why no TypeScript service runs (for the warning)
+        self.reason = reason
         self._texts: dict[str, str] = {}
 
     def files(self) -> Sequence[str]:
@@ -80,6 +86,12 @@ def open_service(tsconfig: Path, *, say: Callable[[str], None] = lambda line: No
     where = "global" if install.is_global else str(install.package_dir)
     if install.major >= 7:
         say(f"TypeScript {install.version} ({where}): its language server, tsc --lsp")
-        return LspService.start(tsconfig, install.tsc)
+        try:
+            return LspService.start(tsconfig, install.tsc)
+        except ServiceError as exc:
+            # no language server: the compiler's own output still lists the errors
+            diagnostics = run_tsc(native_command(install.tsc), tsconfig)
+            reason = f"its language server cannot run ({exc}); errors from tsc --noEmit"
+            return OutputOnly(diagnostics, install.version, reason)
     say(f"TypeScript {install.version} ({where}): its language service, through Node")
     return NodeService.start(tsconfig, install)

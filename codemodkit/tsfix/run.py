@@ -108,9 +108,11 @@ def run_tsfix(
         else:
             service = open_service(tsconfig, say=say)
             if not service.fixes_available:
+                reason = getattr(service, "reason", "")
                 err.print(
-                    f"warning: TypeScript {service.version}: code fixes are unavailable, "
-                    "tier 0 is skipped",
+                    f"warning: TypeScript {service.version}: "
+                    + (f"{reason}: " if reason else "")
+                    + "code fixes are unavailable, tier 0 is skipped",
                     markup=False,
                 )
         checks = getattr(service, "checks_available", True)

@@ -401,3 +401,35 @@ def test_configured_excludes_are_never_edited(make_project: Callable[..., Path])
     assert result.returncode == 1
     assert (project / "src" / "main.ts").read_text() == MAIN  # excluded: left alone
     assert "spare" not in (project / "src" / "other.ts").read_text()
+
+
+FAKE_TSC7 = """#!/usr/bin/env node
+// A TypeScript 7 whose language server cannot start; its command line still type-checks.
+const args = process.argv.slice(2);
+if (args.includes("--noEmit")) {
+  process.stdout.write("src/main.ts(3,10): error TS2304: Cannot find name 'helperFn'.\\n");
+  process.exit(1);
+}
+process.stderr.write("language server unavailable\\n");
+process.exit(1);
+"""
+
+
+def test_typescript_7_without_a_language_server_falls_back_to_its_output(
+    make_project: Callable[..., Path],
+) -> None:
+    project = make_project(link=False)
+    package = project / "node_modules" / "typescript"
+    (package / "bin").mkdir(parents=True)
+    (package / "package.json").write_text(
+        '{"name": "typescript", "version": "7.0.0", "bin": {"tsc": "bin/tsc"}}'
+    )
+    (package / "bin" / "tsc").write_text(FAKE_TSC7)
+    (package / "bin" / "tsc").chmod(0o755)
+    before = snapshot(project)
+    result = run_codemod(project, "--tier", "0")
+    assert result.returncode == 1, result.stderr  # errors listed, not a crash
+    assert "its language server cannot run" in result.stderr
+    assert "tier 0 is skipped" in result.stderr
+    assert "src/main.ts:3:10: TS2304" in result.stderr
+    assert snapshot(project) == before
