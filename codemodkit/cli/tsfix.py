@@ -16,7 +16,7 @@ from codemodkit.output.diff import DiffPrinter, unified_diff
 from codemodkit.output.hunks import Hunk
 from codemodkit.review import Quit, Reviewer, finish, plan_hunks
 from codemodkit.sourcefile import atomic_write
-from codemodkit.tsfix.engine import FixRecord, Mode, TsfixResult
+from codemodkit.tsfix.engine import FixRecord, Mode, TsfixResult, relative
 
 from .errors import EXIT_INTERNAL, guarded
 from .options import (
@@ -180,7 +180,7 @@ def tsfix(
     if dry_run:
         printer = DiffPrinter(Console(highlight=False, soft_wrap=True))
         for file, (old, new) in sorted(result.changed.items()):
-            printer.print(unified_diff(old, new, _display(file, outcome.root)))
+            printer.print(unified_diff(old, new, relative(file, outcome.root)))
     written = 0
     refused: dict[Path, str] = {}
     if writes and result.changed:
@@ -196,7 +196,7 @@ def tsfix(
             written += 1
         for path, why in sorted(refused.items()):
             err.print(
-                f"{_display(str(path), outcome.root)}: not written: it {why} (use --force)",
+                f"{relative(str(path), outcome.root)}: not written: it {why} (use --force)",
                 markup=False,
             )
     outcome.print_summary(err, written=written, pending=pending)
@@ -238,7 +238,7 @@ def _review(result: TsfixResult, refused: dict[Path, str], root: Path) -> dict[s
                 )
             )
 
-        change = plan_hunks(_display(file, root), Path(file), old, new, label)
+        change = plan_hunks(relative(file, root), Path(file), old, new, label)
         try:
             accepted = reviewer.review(change, range(len(change.groups)))
         except Quit as stop:
@@ -283,10 +283,3 @@ def _changed_files(
 
 
 _TS_SUFFIXES = frozenset({".ts", ".tsx", ".mts", ".cts"})
-
-
-def _display(file: str, root: Path) -> str:
-    try:
-        return Path(file).relative_to(root).as_posix()
-    except ValueError:
-        return file

@@ -16,15 +16,12 @@ from codemodkit.llm.stats import Stats
 from codemodkit.runner import ChangeRecord, FileResult
 from codemodkit.sourcefile import atomic_write
 
-__all__ = ["Report", "build_report", "write_report"]
+__all__ = ["EndpointEntry", "Provenance", "Report", "build_report", "write_report"]
 
 
-class Change(BaseModel):
-    request_id: str
-    kind: str
-    line: int
-    span: tuple[int, int]
-    strategy: Literal["template", "model"]
+class Provenance(BaseModel):
+    """Who wrote a change and how it went (shared by every command's report)."""
+
     provider: str
     model: str | None
     tier: int
@@ -36,6 +33,14 @@ class Change(BaseModel):
     latency_ms: float
     cached: bool
     validation: str
+
+
+class Change(Provenance):
+    request_id: str
+    kind: str
+    line: int
+    span: tuple[int, int]
+    strategy: Literal["template", "model"]
 
 
 class FileEntry(BaseModel):

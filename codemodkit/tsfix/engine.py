@@ -33,7 +33,7 @@ from .prompt import build_prompt, fit_replacement, parse_answer, related_snippet
 from .types import CodeFix, Diagnostic, FileChanges, TextChange, TsService
 from .validate import Policy, validate_fix
 
-__all__ = ["FixRecord", "Mode", "TsfixOptions", "TsfixResult", "run_rounds"]
+__all__ = ["FixRecord", "Mode", "TsfixOptions", "TsfixResult", "relative", "run_rounds"]
 
 Mode = Literal["sequential", "parallel", "hybrid"]
 Say = Callable[[str], None]
@@ -103,6 +103,14 @@ def _keys(diagnostics: Iterable[Diagnostic]) -> Counter[tuple[str | None, int, s
     return Counter(d.key() for d in _errors(diagnostics))
 
 
+def relative(file: str, root: Path) -> str:
+    """``file`` as shown to the user: relative to the project's folder when inside it."""
+    try:
+        return Path(file).relative_to(root).as_posix()
+    except ValueError:
+        return file
+
+
 def _signature(name: str, changes: Mapping[str, Sequence[TextChange]]) -> str:
     """The fix's name and what it writes where (by file, not offset: offsets move)."""
     parts = [name]
@@ -118,6 +126,8 @@ def _line_of(text: str, offset: int) -> int:
 
 #: a fix waiting for acceptance: its changes (round-baseline offsets) and its record
 Candidate = tuple[dict[str, list[TextChange]], FixRecord]
+#: a batch's texts, the project's diagnostics with them, and the errors they add
+Checked = tuple[dict[str, str], list[Diagnostic], Counter[tuple[str | None, int, str]]]
 
 
 class _Rounds:
@@ -204,19 +214,14 @@ class _Rounds:
         """Everything at once; when that adds errors in some edited files, keep the
         state (in memory) and take back only the fixes of those files: a small recheck,
         where trying the other fixes again from scratch would recheck the project."""
-        texts = self._texts(batch)
-        after = self.check(texts)
-        new = _keys(after) - _keys(self._current)
-        self.say(
-            f"checked {len(batch)} fixes in {len(texts)} files: {len(_errors(self._current))}"
-            f" -> {len(_errors(after))} errors, {sum(new.values())} new"
-        )
+        checked = self._check_batch(batch)
+        texts, after, new = checked
         files = {file for file, _, _ in new}
-        if not new and len(_errors(after)) < len(_errors(self._current)):
+        if self._improves(after):
             self._accept(batch, texts, after)
             return
         if not new or None in files or not files <= set(texts):
-            self._try(batch)  # not attributable to edited files: bisect from scratch
+            self._try(batch, checked)  # not attributable to edited files: bisect
             return
         suspects = [c for c in batch if files & set(c[0])]
         innocent = [c for c in batch if c not in suspects]
@@ -229,9 +234,7 @@ class _Rounds:
         self.commit(texts)  # not yet for keeps: see below
         after_back = self.check(back)
         kept = {**texts, **back}
-        if not (_keys(after_back) - _keys(self._current)) and len(_errors(after_back)) < len(
-            _errors(self._current)
-        ):
+        if self._improves(after_back):
             self._accept(innocent, kept, after_back)
         else:  # the fixes interact: back to the round's start, one part at a time
             self.commit({file: self._base[file] for file in texts})
@@ -288,9 +291,7 @@ class _Rounds:
             else:
                 texts = self._texts(kept)
                 after = self.check(texts)
-            if not (_keys(after) - _keys(self._current)) and len(_errors(after)) < len(
-                _errors(self._current)
-            ):
+            if self._improves(after):
                 self._accept(kept, texts, after)
             else:
                 leftover = kept + leftover
@@ -372,7 +373,9 @@ class _Rounds:
                 merged.setdefault(file, list(self._committed.get(file, ()))).extend(file_changes)
         return {file: tier0.apply_changes(self._base[file], c) for file, c in merged.items()}
 
-    def _try(self, batch: list[Candidate]) -> None:
+    def _check_batch(self, batch: list[Candidate]) -> Checked:
+        """The batch's texts (with what is committed), their diagnostics, and the
+        errors they add."""
         texts = self._texts(batch)
         after = self.check(texts)
         new = _keys(after) - _keys(self._current)
@@ -380,7 +383,17 @@ class _Rounds:
             f"checked {len(batch)} fixes in {len(texts)} files: {len(_errors(self._current))}"
             f" -> {len(_errors(after))} errors, {sum(new.values())} new"
         )
-        if not new and len(_errors(after)) < len(_errors(self._current)):
+        return texts, after, new
+
+    def _improves(self, after: list[Diagnostic]) -> bool:
+        """No new error, and fewer errors than now."""
+        return not (_keys(after) - _keys(self._current)) and len(_errors(after)) < len(
+            _errors(self._current)
+        )
+
+    def _try(self, batch: list[Candidate], checked: Checked | None = None) -> None:
+        texts, after, new = checked or self._check_batch(batch)
+        if self._improves(after):
             self._accept(batch, texts, after)
             return
         if len(batch) == 1:
@@ -726,10 +739,7 @@ class _Rounds:
         )
 
     def _display(self, file: str) -> str:
-        try:
-            return Path(file).relative_to(self.options.root).as_posix()
-        except ValueError:
-            return file
+        return relative(file, self.options.root)
 
 
 def run_rounds(

@@ -12,9 +12,10 @@ from rich.table import Table
 
 from codemodkit import __version__
 from codemodkit.llm.stats import Stats
+from codemodkit.output.report import EndpointEntry, Provenance
 from codemodkit.sourcefile import atomic_write
 
-from .engine import TsfixResult
+from .engine import TsfixResult, relative
 from .types import Diagnostic
 
 __all__ = ["TsfixReport", "build_report", "location", "print_summary"]
@@ -23,10 +24,7 @@ __all__ = ["TsfixReport", "build_report", "location", "print_summary"]
 def location(d: Diagnostic, root: Path) -> str:
     if d.file is None:
         return "(project)"
-    try:
-        name = Path(d.file).relative_to(root).as_posix()
-    except ValueError:
-        name = d.file
+    name = relative(d.file, root)
     return f"{name}:{d.line}:{d.column}" if d.line is not None else name
 
 
@@ -62,7 +60,7 @@ def print_summary(
             console.print(f"  ... and {len(result.after) - 50} more", markup=False)
 
 
-class FixEntry(BaseModel):
+class FixEntry(Provenance):
     file: str
     span: tuple[int, int]
     line: int
@@ -72,17 +70,6 @@ class FixEntry(BaseModel):
     errors_fixed: int
     strategy: Literal["typescript", "model"]
     fix_name: str
-    provider: str
-    model: str | None
-    tier: int
-    endpoint: str | None
-    attempts: int
-    retries: int
-    tokens_in: int
-    tokens_out: int
-    latency_ms: float
-    cached: bool
-    validation: str
 
 
 class LeftEntry(BaseModel):
@@ -105,16 +92,10 @@ class TsfixReport(BaseModel):
     fixes: list[FixEntry]
     left: list[LeftEntry]
     rejected: list[str]
-    endpoints: list[dict[str, object]]
+    endpoints: list[EndpointEntry]
 
 
 def build_report(result: TsfixResult, root: Path, stats: Stats | None) -> TsfixReport:
-    def rel(file: str) -> str:
-        try:
-            return Path(file).relative_to(root).as_posix()
-        except ValueError:
-            return file
-
     by_tier: Counter[int] = result.fixed_by_tier
     return TsfixReport(
         errors_before=len(result.before),
@@ -124,7 +105,7 @@ def build_report(result: TsfixResult, root: Path, stats: Stats | None) -> TsfixR
         requests=result.requests,
         fixes=[
             FixEntry(
-                file=rel(f.file),
+                file=relative(f.file, root),
                 span=f.span,
                 line=f.line,
                 construct_name=f.construct,
@@ -151,7 +132,10 @@ def build_report(result: TsfixResult, root: Path, stats: Stats | None) -> TsfixR
             for d in result.after
         ],
         rejected=list(result.rejected),
-        endpoints=[row.as_dict() for row in stats.rows()] if stats is not None else [],
+        endpoints=[
+            EndpointEntry.model_validate(row.as_dict())
+            for row in (stats.rows() if stats is not None else ())
+        ],
     )
 
 
