@@ -20,12 +20,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .base import Completion, Prompt, ProviderError
-from .client import ModelClient
 from .endpoints import Cancelled
 from .stats import Stats
+
+if TYPE_CHECKING:  # a template-only run never loads the HTTP client
+    from .client import ModelClient
 
 __all__ = ["AnswerStore", "Judge", "LLMManager", "Tier", "escalated"]
 
