@@ -111,24 +111,6 @@ class FileResult:
     encoding: str = "utf-8"
 
 
-def _answer(
-    codemod: Codemod, prepared: Prepared, manager: LLMManager
-) -> tuple[dict[str, str], int]:
-    """Answers by request id; a rejected or failed answer falls back to the template."""
-    # The template provider answers with each request's fallback, so the prompt text
-    # itself does not matter yet.
-    prompts = [Prompt(r.id, "", r.code, r.fallback) for r in prepared.requests]
-    answers: dict[str, str] = {}
-    fallbacks = 0
-    for request, completion in zip(prepared.requests, manager.complete_all(prompts), strict=True):
-        text = completion.text if completion.ok else None
-        if text is None or not codemod.judge(request, text).ok:
-            text = request.fallback
-            fallbacks += completion.provider != "template"
-        answers[request.id] = text
-    return answers, fallbacks
-
-
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
     """Parsing allocates millions of short-lived objects without reference cycles
@@ -160,7 +142,9 @@ def _process_file(codemod: Codemod, options: RunOptions, candidate: Candidate) -
         prepared = codemod.prepare(context, source)
         if not isinstance(prepared, Prepared):
             return _result(candidate, source, prepared, options, started)
-        answers, fallbacks = _answer(codemod, prepared, LLMManager())
+        # The template provider's answer to every request is the request's own
+        # fallback: no manager, prompt or judge is needed to know it.
+        answers = {request.id: request.fallback for request in prepared.requests}
         outcome = codemod.finish(prepared, answers)
         result = _result(candidate, source, outcome, options, started)
         records = (
@@ -169,7 +153,6 @@ def _process_file(codemod: Codemod, options: RunOptions, candidate: Candidate) -
         return replace(
             result,
             requests=len(prepared.requests),
-            fallbacks=fallbacks,
             notes=prepared.notes,
             changes=records,
         )
