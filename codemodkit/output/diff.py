@@ -84,12 +84,18 @@ def _unified_lines(a: list[str], b: list[str], fromfile: str, tofile: str, n: in
         yield f"@@ -{old} +{new} @@\n"
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                yield from (" " + line for line in a[i1:i2])
+                yield _marked(" ", a[i1:i2])
                 continue
             if tag in ("replace", "delete"):
-                yield from ("-" + line for line in a[i1:i2])
+                yield _marked("-", a[i1:i2])
             if tag in ("replace", "insert"):
-                yield from ("+" + line for line in b[j1:j2])
+                yield _marked("+", b[j1:j2])
+
+
+def _marked(mark: str, lines: list[str]) -> str:
+    """``lines`` as diff lines, in one join: every line but a file's last ends with a
+    line break, so the mark after each break starts the next line."""
+    return mark + mark.join(lines) if lines else ""
 
 
 def unified_diff(
@@ -113,12 +119,12 @@ def unified_diff(
         # encodes text piece by piece: the content lines are encoded in one go.
         header = "".join(islice(lines, 2)).encode("utf-8", "surrogateescape")
         return header + "".join(lines).encode("utf-8")
-    for index, line in enumerate(lines):
+    for index, chunk in enumerate(lines):
         if index < 2:  # the ---/+++ header
-            out += line.encode("utf-8", "surrogateescape")
+            out += chunk.encode("utf-8", "surrogateescape")
             continue
-        out += line.encode(codec)
-        if not line.endswith(("\n", "\r")):
+        out += chunk.encode(codec)
+        if chunk and not chunk.endswith(("\n", "\r")):  # a file's last line, at most
             out += b"\n" + _NO_NEWLINE.encode()
     return bytes(out)
 
