@@ -56,28 +56,39 @@ _TS_PATTERNS = """
 (abstract_method_signature) @abstract
 (interface_declaration) @interface
 """
-_STRING_PATTERN = "[(template_string) (string)] @string"
+#: literals whose lines after the first are part of the string's value
+_STRING_PATTERNS = {
+    "templates": "(template_string) @string",
+    # a quoted string spans lines only with a line continuation (backslash-newline)
+    "all": "[(template_string) (string)] @string",
+}
 _STATEMENT_LISTS = frozenset({"statement_block", "program", "switch_case", "switch_default"})
 _TRIVIAL = frozenset({"number", "true", "false", "null", "undefined", "regex"})
-#: by dialect, whether string literals are captured too, and whether sites are
-_QUERIES: dict[tuple[Dialect, bool, bool], Query] = {}
+Strings = Literal["none", "templates", "all"]
+#: by dialect, whether sites are captured, and which string literals
+_QUERIES: dict[tuple[Dialect, bool, Strings], Query] = {}
 
 
-def _query(dialect: Dialect, sites: bool = True, strings: bool = False) -> Query:
+def _query(dialect: Dialect, sites: bool = True, strings: Strings = "none") -> Query:
     key = (dialect, sites, strings)
     if key not in _QUERIES:
         source = ""
         if sites:
             source += _COMMON_PATTERNS + ("" if dialect == "javascript" else _TS_PATTERNS)
-        if strings:
-            source += _STRING_PATTERN
+        if strings != "none":
+            source += _STRING_PATTERNS[strings]
         _QUERIES[key] = Query(language(dialect), source)
     return _QUERIES[key]
 
 
-def _may_span_lines(data: bytes) -> bool:
-    """Can a string literal span lines: a template, or a line continuation?"""
-    return b"`" in data or b"\\\n" in data or b"\\\r\n" in data
+def _multiline_strings(parsed: ParsedJS) -> Strings:
+    """Which string literals can span lines: templates, quoted strings with a line
+    continuation, and JSX attribute strings, which may hold raw line breaks
+    (capturing every string of a file costs a tenth of the parse)."""
+    data = parsed.data
+    if parsed.dialect != "typescript" or b"\\\n" in data or b"\\\r\n" in data:
+        return "all"
+    return "templates" if b"`" in data else "none"
 
 
 def _facts(parsed: ParsedJS, strings: Iterable[Node]) -> JsFacts:
@@ -91,14 +102,16 @@ def _facts(parsed: ParsedJS, strings: Iterable[Node]) -> JsFacts:
         newline=parsed.newline,
         indent=parsed.indent,
         protected=frozenset(protected),
+        lines=parsed.lines,
     )
 
 
 def facts(parsed: ParsedJS) -> JsFacts:
     """Newline, indentation and the lines that start inside a string literal."""
     strings: Iterable[Node] = ()
-    if _may_span_lines(parsed.data):
-        query = _query(parsed.dialect, sites=False, strings=True)
+    kinds = _multiline_strings(parsed)
+    if kinds != "none":
+        query = _query(parsed.dialect, sites=False, strings=kinds)
         strings = QueryCursor(query).captures(parsed.root).get("string", ())
     return _facts(parsed, strings)
 
@@ -698,7 +711,7 @@ def collect(parsed: ParsedJS, relpath: str, js_facts: JsFacts | None = None) -> 
 def analyse(parsed: ParsedJS, relpath: str) -> tuple[JsFacts, FilePlan]:
     """``facts`` and ``collect`` with one query, so the tree is walked once, not twice
     (a walk costs about a fifth of the parse)."""
-    strings = _may_span_lines(parsed.data)
+    strings = _multiline_strings(parsed)
     captures = QueryCursor(_query(parsed.dialect, strings=strings)).captures(parsed.root)
     js_facts = _facts(parsed, captures.pop("string", ()))
     return js_facts, _Collector(parsed, js_facts, relpath).run(captures)

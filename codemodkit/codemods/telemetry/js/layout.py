@@ -69,7 +69,7 @@ def _indentable(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
 class _Layout:
     def __init__(self, facts: JsFacts, sites: Sequence[Site]) -> None:
         self.facts = facts
-        self.lines = ByteLines(facts.data)
+        self.lines = facts.lines or ByteLines(facts.data)
         self.nl = facts.newline
         self.regions: dict[str, Region] = {}
         for site in sites:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from codemodkit.parsers.javascript import ByteLines
+
 from ..python.sites import HELPER_ALIAS, HELPER_MODULE, RESERVED_PREFIX, TOKEN_NAME
 
 __all__ = [
@@ -51,6 +53,8 @@ class JsFacts:
     indent: bytes
     #: lines that start inside a multi-line template or string literal: never re-indented
     protected: frozenset[int]
+    #: the line table of ``data``, when the parse already built it
+    lines: ByteLines | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

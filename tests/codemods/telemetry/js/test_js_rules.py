@@ -9,7 +9,12 @@ import pytest
 
 from codemodkit.codemods.base import EditRequest, FileContext, Prepared
 from codemodkit.codemods.telemetry.js.answers import judge_answer
-from codemodkit.codemods.telemetry.js.codemod import JsTelemetry, skip_reason, strip_text
+from codemodkit.codemods.telemetry.js.codemod import (
+    JsTelemetry,
+    instrument_text,
+    skip_reason,
+    strip_text,
+)
 from codemodkit.discovery import DiscoveryOptions, discover
 from codemodkit.parsers.javascript import parse_js
 from codemodkit.sourcefile import decode_source
@@ -149,3 +154,29 @@ def test_typescript_leaves_alone_a_function_whose_body_declares_functions() -> N
     assert 'enter("m.ts:1:outer")' not in instrumented
     assert 'enter("m.ts:2:outer.<locals>.inner")' in instrumented  # the inner one still is
     assert 'enter("m.js:1:outer")' in instrument_text(source, "m.js")
+
+
+@pytest.mark.parametrize(
+    ("source", "relpath", "literal"),
+    [
+        # a JSX attribute string holds its line break as it is: no template, no backslash
+        (
+            'function App() {\n  const a = <div title="one\n  two">hi</div>;\n  return a;\n}\n',
+            "a.jsx",
+            '"one\n  two"',
+        ),
+        (
+            'function f() {\n  const s = "one \\\n  two";\n  return s;\n}\n',
+            "a.ts",
+            '"one \\\n  two"',
+        ),
+        ("function f() {\n  const s = `one\n  two`;\n  return s;\n}\n", "a.ts", "`one\n  two`"),
+    ],
+)
+def test_lines_inside_a_string_literal_are_never_reindented(
+    source: str, relpath: str, literal: str
+) -> None:
+    out = instrument_text(source, relpath)
+    assert literal in out
+    assert "try {" in out  # the function around it was instrumented
+    assert strip_text(out, Path(relpath).suffix) == source
