@@ -18,7 +18,16 @@ same run and over the same files:
 
 Each job count prints files/s, MB/s and "end to end is X % of the bare parse rate"
 (target >= 50 %). ``--repeat N`` alternates the two N times and keeps the best of
-each (the machine is shared). Run it as ``python benchmarks/ts_throughput.py``.
+each (the machine is shared). Then, untimed by the comparison:
+
+* where the time goes: the pipeline's stages run in this process over the same files,
+  each as a multiple of the bare parse (CPU time, so other load on the machine
+  matters less);
+* every instrumented result is parsed again: the command does not re-parse template
+  output (only output holding a model's answer), so this is the evidence that it
+  always parses.
+
+Run it as ``python benchmarks/ts_throughput.py``.
 """
 
 from __future__ import annotations
@@ -37,9 +46,23 @@ from pathlib import Path
 
 import tree_sitter
 
-from codemodkit.codemods.telemetry.js.codemod import skip_reason
+from codemodkit.codemods.base import FileContext
+from codemodkit.codemods.telemetry.js import collect as js_collect
+from codemodkit.codemods.telemetry.js.codemod import JsTelemetry, skip_reason
+from codemodkit.codemods.telemetry.js.layout import layout
+from codemodkit.codemods.telemetry.js.snippets import template_snippet
 from codemodkit.discovery import DiscoveryOptions, discover
-from codemodkit.parsers.javascript import Dialect, dialect_for, language
+from codemodkit.edits import apply_insertions
+from codemodkit.output.diff import unified_diff
+from codemodkit.parsers.javascript import (
+    Dialect,
+    JSParseError,
+    check_parses,
+    dialect_for,
+    language,
+    parse_js,
+)
+from codemodkit.sourcefile import read_source
 
 #: npm packages that ship their TypeScript sources in ``src/``
 PACKAGES = ("rxjs@7.8.2", "zod@4.6.7", "effect@4.1.0")
@@ -195,6 +218,64 @@ def main() -> None:
         own = re.search(r" in ([0-9.]+)s$", summary)
         if own:  # the CLI's own clock: from discovery to the last diff, no start-up
             print(f"  without start-up (the CLI's own clock): {100 * bare_s / float(own[1]):.0f} %")
+    seconds, broken = stages(files)
+    parse = seconds["parse"]
+    print("where the time goes (this process, CPU time, as multiples of the bare parse):")
+    print("  " + ", ".join(f"{stage} {spent / parse:.2f}" for stage, spent in seconds.items()))
+    print(f"  total {sum(seconds.values()) / parse:.2f} (50 % of the bare parse rate is 2.00)")
+    print(f"instrumented results that do not parse: {broken} of {len(files)}")
+
+
+def stages(files: list[Path]) -> tuple[dict[str, float], int]:
+    """CPU seconds per pipeline stage over ``files`` (the template path of
+    ``JsTelemetry.prepare``/``finish`` and the runner, step by step), and how many
+    instrumented results fail to parse."""
+    seconds = dict.fromkeys(
+        ("read", "parse", "query", "facts", "collect", "placement", "requests", "snippets",
+         "layout", "splice", "diff"), 0.0,
+    )  # fmt: skip
+    codemod = JsTelemetry()
+    broken = 0
+    for path in files:
+        clock = time.process_time()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.process_time()
+            seconds[stage] += now - clock
+            clock = now
+
+        source = read_source(path, "typescript", 1 << 30)
+        lap("read")
+        parsed = parse_js(source.text, dialect_for(path.suffix))
+        lap("parse")
+        strings = js_collect._multiline_strings(parsed)
+        query = js_collect._query(parsed.dialect, strings=strings)
+        captures = js_collect.QueryCursor(query).captures(parsed.root)
+        lap("query")
+        facts = js_collect._facts(parsed, captures.pop("string", ()))
+        lap("facts")
+        sites = list(js_collect._Collector(parsed, facts, "x.ts").run(captures).sites())
+        lap("collect")
+        context = FileContext(path, path.name, "typescript", path.parent)
+        placement = codemod.placement(context, parsed)
+        lap("placement")
+        for site in sites:
+            codemod._request(context, placement, parsed, site)
+        lap("requests")
+        accepted = [(site, template_snippet(site, placement.relpath)) for site in sites]
+        lap("snippets")
+        edits = layout(facts, accepted, js_collect.find_import_site(parsed), placement.statement)
+        lap("layout")
+        new = apply_insertions(parsed.data, edits)
+        lap("splice")
+        unified_diff(source.text, new.decode("utf-8"), path.name)
+        lap("diff")
+        try:
+            check_parses(new, parsed.dialect)
+        except JSParseError:
+            broken += 1
+    return seconds, broken
 
 
 def time_startup() -> float:
