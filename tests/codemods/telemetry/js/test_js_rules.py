@@ -15,6 +15,8 @@ from codemodkit.codemods.telemetry.js.codemod import (
     skip_reason,
     strip_text,
 )
+from codemodkit.codemods.telemetry.js.sites import Site
+from codemodkit.codemods.telemetry.js.snippets import JsSnippet
 from codemodkit.discovery import DiscoveryOptions, discover
 from codemodkit.parsers.javascript import parse_js
 from codemodkit.sourcefile import decode_source
@@ -180,3 +182,28 @@ def test_lines_inside_a_string_literal_are_never_reindented(
     assert literal in out
     assert "try {" in out  # the function around it was instrumented
     assert strip_text(out, Path(relpath).suffix) == source
+
+
+class _BrokenModelSnippets(JsTelemetry):
+    """Stands in for a model answer that got past the judge but breaks the syntax."""
+
+    def snippet(self, site: Site, relpath: str, answer: str) -> JsSnippet:
+        if answer.strip() == "{}":
+            return super().snippet(site, relpath, answer)
+        return JsSnippet(before=("const = ;",))
+
+
+def test_a_result_holding_a_model_answer_that_would_not_parse_is_left_untouched(
+    tmp_path: Path,
+) -> None:
+    source = "function price(order) {\n  return order.total;\n}\n"
+    path = tmp_path / "a.js"
+    path.write_text(source)
+    codemod = _BrokenModelSnippets()
+    context = FileContext(path, "a.js", "javascript", tmp_path)
+    prepared = codemod.prepare(context, decode_source(source.encode(), "javascript"))
+    assert isinstance(prepared, Prepared)
+    outcome = codemod.finish(prepared, {prepared.requests[0].id: '{"record": ["order"]}'})
+    assert outcome.status == "failed"
+    assert outcome.reason.startswith("instrumented code would not parse (syntax error at line")
+    assert outcome.reason.endswith("; left untouched")
