@@ -177,9 +177,13 @@ class ParsedJS:
         # and comment lines do not count), found and counted in C.
         starts = self.lines.starts
         end = starts[2000] if len(starts) > 2000 else len(self.data)
-        code = _CODE_INDENT.findall(b"\n" + self.data[:end])  # line 0 follows a newline too
-        tabs = sum(map(_TABBED, code))
-        widths = list(map(len, filterfalse(_TABBED, code)))
+        head = b"\n" + self.data[:end]  # line 0 follows a newline too
+        code = _CODE_INDENT.findall(head)
+        if b"\n\t" in head:
+            tabs = sum(map(_TABBED, code))
+            widths = list(map(len, filterfalse(_TABBED, code)))
+        else:  # no line starts with a tab (most files): nothing to filter
+            tabs, widths = 0, list(map(len, code))
         # How far each line is indented past the previous one, where it is further
         # (``Counter`` keeps the order of first appearance, which breaks ties in ``max``).
         steps = Counter(filter((0).__lt__, map(sub, widths, [0, *widths])))
