@@ -6,9 +6,10 @@ Layers, lowest first: the configuration file, ``.env``, the environment, the fla
 configuration's other tiers stay), ``--provider template`` turns models off
 altogether, and the limit flags (``--max-parallel``, ``--no-parallel``, ``--rpm``,
 ``--tpm``, ``--timeout``, ``--server-slots``) apply to every model of the run.
-Parallelism per endpoint comes from ``capacity`` (VRAM and model size for Ollama, the
-model family's table for cloud providers); ``say`` receives one line per model
-explaining the choice and its arithmetic (printed with ``-v``).
+The model clients themselves are built in ``clients`` (imported only when a model is
+configured): parallelism per endpoint comes from ``capacity`` (VRAM and model size for
+Ollama, the model family's table for cloud providers); ``say`` receives one line per
+model explaining the choice and its arithmetic (printed with ``-v``).
 """
 
 from __future__ import annotations
