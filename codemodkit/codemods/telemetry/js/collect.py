@@ -63,6 +63,8 @@ _STRING_PATTERNS = {
     "all": "[(template_string) (string)] @string",
 }
 _STATEMENT_LISTS = frozenset({"statement_block", "program", "switch_case", "switch_default"})
+#: statements whose brace-less body can be a loop
+_BODY_OWNERS = frozenset({"if_statement", "else_clause", "with_statement", *_LOOPS})
 _TRIVIAL = frozenset({"number", "true", "false", "null", "undefined", "regex"})
 Strings = Literal["none", "templates", "all"]
 #: by dialect, whether sites are captured, and which string literals
@@ -584,11 +586,21 @@ class _Collector:
         parent = node.parent
         while parent is not None and parent.type == "labeled_statement":
             outer, parent = parent, parent.parent
-        if parent is None or parent.type not in _STATEMENT_LISTS:
+        if parent is None:
             return "loop is the brace-less body of another statement", None
         lines = self.lines
         prefix = lines.prefix(outer.start_byte)
-        if prefix is None or not self.ends_line(outer.end_byte):
+        alone = prefix is not None and self.ends_line(outer.end_byte)
+        enclosed: Literal["", "block", "inline"] = ""
+        if parent.type not in _STATEMENT_LISTS:
+            # The brace-less body of another statement: the counter and the try need a
+            # statement position, so braces go around them. On lines of their own only
+            # below an if/else/with: a loop's brace-less body gets the loop's tick
+            # braces spliced in at its first byte, which must stay outside these.
+            if parent.type not in _BODY_OWNERS:
+                return "loop is the brace-less body of another statement", None
+            enclosed = "block" if alone and parent.type not in _LOOPS else "inline"
+        elif not alone:
             return "loop shares its line with other code", None
         body = node.child_by_field_name("body")
         if body is None:
@@ -607,7 +619,8 @@ class _Collector:
                 tick = "line"
                 tick_at = lines.start(first.start_point.row)
                 tick_prefix = first_prefix
-                unit = self.unit(prefix, first_prefix)
+                if prefix is not None:
+                    unit = self.unit(prefix, first_prefix)
             else:
                 tick = "inline"
                 tick_at = body.children[0].end_byte
@@ -624,6 +637,15 @@ class _Collector:
                 flavor = "for...in"
         else:
             flavor = {"for_statement": "for", "while_statement": "while"}.get(kind, "do...while")
+        region: Region | None = None
+        if enclosed == "inline":
+            open_at, close_at = outer.start_byte, outer.end_byte
+        else:
+            assert prefix is not None
+            # enclosed in braces on lines of their own: ``{``, then the counter and
+            # ``try {`` one unit in, the loop two
+            region = Region(first_row, last_row, prefix, unit * 2 if enclosed else unit)
+            open_at, close_at = lines.start(first_row), lines.end(last_row)
         site = LoopSite(
             id=self.id(f"{owner.name}::loop"),
             qualname=owner.name,
@@ -631,15 +653,16 @@ class _Collector:
             ancestors=self.ancestors(stack),
             span=(outer.start_byte, outer.end_byte),
             flavor=flavor,
-            counter=counter_name(owner.counters),
-            region=Region(first_row, last_row, prefix, unit),
-            open_at=lines.start(first_row),
-            close_at=lines.end(last_row),
-            prefix=prefix,
+            counter=counter_name(owner.counters, enclosed=bool(enclosed)),
+            region=region,
+            open_at=open_at,
+            close_at=close_at,
+            prefix=prefix or b"",
             tick=tick,
             tick_at=tick_at,
             tick_end=tick_end,
             tick_prefix=tick_prefix,
+            enclosed=enclosed,
         )
         return None, site
 

@@ -11,7 +11,8 @@ Every change is an insertion, and ``strip.py`` is its exact inverse (deletions o
 * a body that shares lines with its braces gets the wrap spliced in on those lines
   ("inline"), and an arrow's expression body is enclosed, untouched, in a block that
   returns it;
-* a brace-less loop body is enclosed in braces.
+* a brace-less loop body is enclosed in braces, and so is a loop that is the
+  brace-less body of another statement (with its counter and ``try``).
 
 Insertions that share an offset are ordered: closing code of inner sites first, then
 opening code of outer sites, then indentation.
@@ -185,15 +186,29 @@ class _Layout:
 
     def loop(self, site: LoopSite, snippet: JsSnippet) -> None:
         depth = len(site.ancestors)
-        row = site.region.first
-        outer = self.indent(site.prefix, site.ancestors, row)
-        self.insert(site.open_at, self.lines_of(outer, (*snippet.before, "try {")), _BEFORE, depth)
-        closing = (
-            self.lines_of(outer, ("} finally {",))
-            + self.lines_of(outer + site.region.unit, snippet.after)
-            + self.lines_of(outer, ("}",))
-        )
-        self.insert(site.close_at, closing, _AFTER, -depth)
+        region = site.region
+        if region is None:  # a brace-less body sharing its lines: braces spliced in
+            head = "{ " + " ".join((*snippet.before, "try { "))
+            tail = f" }} finally {{ {' '.join(snippet.after)} }} }}"
+            self.insert(site.open_at, _b(head), _BEFORE, depth)
+            self.insert(site.close_at, _b(tail), _AFTER, -depth)
+        else:
+            outer = self.indent(site.prefix, site.ancestors, region.first)
+            unit = region.unit
+            opening = closing = b""
+            if site.enclosed:  # ``{`` and ``}`` at the loop's indentation, the rest inside
+                unit = unit[: len(unit) // 2]
+                opening, closing = self.lines_of(outer, ("{",)), self.lines_of(outer, ("}",))
+                outer += unit
+            opening += self.lines_of(outer, (*snippet.before, "try {"))
+            closing = (
+                self.lines_of(outer, ("} finally {",))
+                + self.lines_of(outer + unit, snippet.after)
+                + self.lines_of(outer, ("}",))
+                + closing
+            )
+            self.insert(site.open_at, opening, _BEFORE, depth)
+            self.insert(site.close_at, closing, _AFTER, -depth)
         tick = snippet.tick
         if tick is None:
             return

@@ -38,10 +38,12 @@ ARROW_TOKEN = f"{RESERVED_PREFIX}a"
 ERROR_NAME = f"{RESERVED_PREFIX}e"
 
 
-def counter_name(index: int) -> str:
+def counter_name(index: int, enclosed: bool = False) -> str:
     """Loop counters are numbered per function, so no two ``let`` share a name in one
-    function scope (sibling loops in one block would otherwise redeclare it)."""
-    return f"{RESERVED_PREFIX}n{index}"
+    function scope (sibling loops in one block would otherwise redeclare it). The
+    counter of a loop that gets braces around it (``enclosed``) is ``_codemod_bN``: the
+    name is the marker that tells ``strip`` the braces go too."""
+    return f"{RESERVED_PREFIX}{'b' if enclosed else 'n'}{index}"
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,10 @@ class LoopSite(Site):
     #: "for", "for...in", "for...of", "for await...of", "while", "do...while"
     flavor: str
     counter: str
-    region: Region
-    #: start of the loop's first line / just past its last line
+    #: the loop's lines (None when ``enclosed`` is "inline": nothing is re-indented)
+    region: Region | None
+    #: start of the loop's first line / just past its last line (``enclosed`` "inline":
+    #: the loop's first byte / just past its last byte, labels included)
     open_at: int
     close_at: int
     prefix: bytes
@@ -121,6 +125,11 @@ class LoopSite(Site):
     tick_end: int = 0
     #: indentation of the tick line (tick "line")
     tick_prefix: bytes = b""
+    #: "": the loop is an item of a statement list; otherwise it is the brace-less body
+    #: of another statement (``if (x) for ...``) and gets braces around its counter and
+    #: its ``try``: "block" on lines of their own (the region gains two units), "inline"
+    #: spliced in around the loop's bytes
+    enclosed: Literal["", "block", "inline"] = ""
 
 
 @dataclass(frozen=True)

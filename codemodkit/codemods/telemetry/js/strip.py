@@ -5,13 +5,16 @@ Instrumentation is recognised by its structure: the ``_codemod_tel`` import, the
 ``const _codemod_t``/``_codemod_a`` token declarations followed by a ``try`` whose
 ``catch (_codemod_e)`` and ``finally`` hold only helper calls, the ``let _codemod_nN =
 0`` counters followed by a ``try``/``finally`` around one loop, the counters' ticks,
-and the value records. Two forms carry their own marker, because the original could
+and the value records. Three forms carry their own marker, because the original could
 have had either shape:
 
 * an arrow whose expression body became a block uses the token ``_codemod_a``: its
   block is reduced back to the expression it returns;
 * braces added around a brace-less loop body hold the tick ``_codemod_nN += 1;``
-  (a braced body's tick is ``_codemod_nN++;``): they are removed with it.
+  (a braced body's tick is ``_codemod_nN++;``): they are removed with it;
+* braces added around a loop that was itself the brace-less body of another
+  statement (``if (x) for ...``) hold its counter, named ``_codemod_bN`` instead of
+  ``_codemod_nN``, and its ``try``: they are removed with them.
 
 Removal deletes the bytes layout inserted and the indentation unit it added to each
 wrapped line, so an untouched instrumented file strips back to the original exactly.
@@ -41,7 +44,9 @@ _H = re.escape(HELPER_ALIAS)
 #: an identifier (the recorded name), non-ASCII letters included
 _NAME = r"(?:[^\W\d]|\$)[\w$\u200c\u200d]*"
 _TOKENS = f"(?:{TOKEN_NAME}|{ARROW_TOKEN})"
-_COUNTER = rf"{RESERVED_PREFIX}n\d+"
+_COUNTER = rf"{RESERVED_PREFIX}[nb]\d+"
+#: the counter of a loop whose braces were added with it (``counter_name``)
+_ENCLOSED = f"{RESERVED_PREFIX}b"
 _ENTER = re.compile(rf"const ({_TOKENS}) = {_H}\.on && {_H}\.enter\({_KEY}\);\Z")
 _RECORD = re.compile(
     rf"{_H}\.on && !{_H}\.sampled\.has\({_KEY}\) && {_H}\.value\({_KEY}, "
@@ -276,8 +281,9 @@ class _Stripper:
     def loop(self, decl: Node) -> None:
         counter = _COUNTER_INIT.match(_src(decl))
         assert counter is not None
+        enclosed = counter.group(1).startswith(_ENCLOSED)
         wrap = decl.next_named_sibling
-        if wrap is None or wrap.type != "try_statement" or not self.alone(decl):
+        if wrap is None or wrap.type != "try_statement" or not (enclosed or self.alone(decl)):
             return
         if wrap.child_by_field_name("handler") is not None:
             return
@@ -296,19 +302,66 @@ class _Stripper:
             if labelled is None:
                 return
             loop = labelled
-        if loop.type not in _LOOPS:
+        if loop.type not in _LOOPS or block is None:
             return
-        lines = self.parsed.lines
+        if enclosed:
+            braces = decl.parent
+            if braces is None or braces.named_children != [decl, wrap]:
+                return
+            if self.alone(decl):
+                if not self.enclosed_block(braces, decl, wrap, block, after[0]):
+                    return
+            elif not self.enclosed_inline(braces, decl, inside[0], after[0]):
+                return
+        else:
+            self.block_lines(decl, wrap, wrap, block, after[0])
         self.counts["loops"] += 1
+        self.tick(loop, counter.group(1))
+
+    def block_lines(self, first: Node, wrap: Node, last: Node, block: Node, call: Node) -> None:
+        """Whole lines from ``first`` to ``try {`` and from ``} finally {`` to the end of
+        ``last``; the lines between lose what their indentation gained over ``first``'s
+        (the finally's ``call`` is indented exactly that much deeper)."""
+        lines = self.parsed.lines
         try_row = wrap.start_point.row
-        self.cuts.append((lines.start(decl.start_point.row), lines.end(try_row)))
-        close_row = block.end_point.row if block is not None else try_row
-        self.cuts.append((lines.start(close_row), lines.end(wrap.end_point.row)))
-        outer = self.indentation(wrap)
-        inner = self.indentation(after[0])
+        self.cuts.append((lines.start(first.start_point.row), lines.end(try_row)))
+        close_row = block.end_point.row
+        self.cuts.append((lines.start(close_row), lines.end(self.row(last.end_byte - 1))))
+        outer = self.indentation(first)
+        inner = self.indentation(call)
         if inner.startswith(outer) and len(inner) > len(outer):
             self.dedents.append((try_row + 1, close_row - 1, outer, inner[len(outer) :]))
-        self.tick(loop, counter.group(1))
+
+    def enclosed_block(self, braces: Node, decl: Node, wrap: Node, block: Node, call: Node) -> bool:
+        """``{``, the counter, ``try {`` ... ``}`` on lines of their own around a loop
+        that was a brace-less body: the loop's lines lose two units."""
+        lines = self.parsed.lines
+        if not (
+            lines.prefix(braces.start_byte) is not None
+            and lines.rest_is_blank(braces.start_byte + 1)
+            and decl.start_point.row == braces.start_point.row + 1
+            and lines.prefix(braces.end_byte - 1) is not None
+            and lines.rest_is_blank(braces.end_byte)
+            and braces.end_point.row == wrap.end_point.row + 1
+        ):
+            return False
+        self.block_lines(braces, wrap, braces, block, call)
+        return True
+
+    def enclosed_inline(self, braces: Node, decl: Node, loop: Node, call: Node) -> bool:
+        """``{ let _codemod_bN = 0; try { `` and `` } finally { ... } }`` spliced in
+        around a loop that was a brace-less body."""
+        data = self.data
+        opening = b"{ " + data[decl.start_byte : decl.end_byte] + b" try { "
+        closing = b" } finally { " + data[call.start_byte : call.end_byte] + b" } }"
+        if (
+            data[braces.start_byte : loop.start_byte] != opening
+            or data[loop.end_byte : braces.end_byte] != closing
+        ):
+            return False
+        self.cuts.append((braces.start_byte, loop.start_byte))
+        self.cuts.append((loop.end_byte, braces.end_byte))
+        return True
 
     def tick(self, loop: Node, counter: str) -> None:
         body = loop.child_by_field_name("body")
