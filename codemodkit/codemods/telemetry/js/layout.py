@@ -230,7 +230,8 @@ class _Layout:
 
     def finish(self) -> list[Insertion[bytes]]:
         """Fold insertions at the end of a file that lacks a final newline: the newline
-        they would end with goes first instead."""
+        that whole lines would end with goes before the first of them instead, after
+        what is spliced in on the last line (braces closed around a loop or its body)."""
         data = self.facts.data
         end = len(data)
         if not data or data.endswith(b"\n"):
@@ -238,9 +239,12 @@ class _Layout:
         at_end = sorted(e for e in self.edits if e[0] == end)
         if not at_end:
             return self.edits
-        merged = b"".join(e[4] for e in at_end)
-        if merged.endswith(self.nl):
-            merged = self.nl + merged[: -len(self.nl)]
+        nl = self.nl
+        texts = [e[4] for e in at_end]
+        lines = next((i for i, text in enumerate(texts) if text.endswith(nl)), len(texts))
+        merged = b"".join(texts[:lines])
+        if lines < len(texts):
+            merged += nl + b"".join(texts[lines:])[: -len(nl)]
         rest = [e for e in self.edits if e[0] != end]
         return [*rest, (end, _AFTER, 0, 0, merged)]
 

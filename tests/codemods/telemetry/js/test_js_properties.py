@@ -34,6 +34,7 @@ def statements(draw: st.DrawFn, depth: int, indent: str, unit: str) -> str:
     kinds = ["let", "expr", "comment", "blank"]
     if depth < 3:
         kinds += ["for", "forof", "while", "do", "braceless", "function", "arrow", "if", "label"]
+        kinds += ["nested"]
     kind = draw(st.sampled_from(kinds))
     name = draw(NAMES)
     expr = draw(EXPRESSIONS)
@@ -51,6 +52,8 @@ def statements(draw: st.DrawFn, depth: int, indent: str, unit: str) -> str:
         )
     if kind == "blank":
         return "\n"
+    if kind == "nested":
+        return draw(nested_loops(depth, indent, unit))
     body = draw(blocks(depth + 1, inner, unit))
     if kind == "for":
         return f"{indent}for (let i = 0; i < 3; i++) {{\n{body}{indent}}}\n"
@@ -73,6 +76,55 @@ def statements(draw: st.DrawFn, depth: int, indent: str, unit: str) -> str:
         return f"{indent}function {name}F(p) {{ return {expr}; }}\n"
     directive = f'{inner}"use strict";\n' if draw(st.booleans()) else ""
     return f"{indent}function {name}F(p, q) {{\n{directive}{body}{indent}}}\n"
+
+
+@st.composite
+def loop_bodies(draw: st.DrawFn, depth: int, indent: str, unit: str) -> str:
+    """A loop that can be a brace-less body: one line, or (its last line at ``indent``)
+    a block over several."""
+    name = draw(NAMES)
+    kind = draw(st.sampled_from(["forin", "while", "do", "label", "block"]))
+    if kind == "forin":
+        return f"for (const {name} in obj) g({name});"
+    if kind == "while":
+        return "while (k-- > 0) g(k);"
+    if kind == "do":
+        return "do g(k); while (k-- > 0);"
+    if kind == "label":
+        return "inner: for (;;) { if (k) continue inner; break inner; }"
+    body = draw(blocks(depth + 1, indent + unit, unit))
+    return f"for (const {name} of xs) {{\n{body}{indent}}}"
+
+
+@st.composite
+def nested_loops(draw: st.DrawFn, depth: int, indent: str, unit: str) -> str:
+    """A loop as the brace-less body of an if/else/loop: on the owner's line or its own."""
+    inner = indent + unit
+    name = draw(NAMES)
+    form = draw(
+        st.sampled_from(
+            ["if", "if-else", "else-if", "for", "while", "do", "own-line", "comment", "asi"]
+        )
+    )
+    if form in ("own-line", "comment"):
+        loop = draw(loop_bodies(depth, inner, unit))
+        comment = " // why" if form == "comment" else ""
+        tail = f"{indent}else\n{inner}g(0);\n" if draw(st.booleans()) else ""
+        return f"{indent}if ({name}){comment}\n{inner}{loop}\n{tail}"
+    if form == "asi":  # no semicolon: the loop ends where the line does
+        return f"{indent}if ({name}) for (const q of xs) g(q)\n{indent}g(1)\n"
+    loop = draw(loop_bodies(depth, indent, unit))
+    if form == "if":
+        return f"{indent}if ({name}) {loop}\n"
+    if form == "if-else":
+        return f"{indent}if ({name}) {loop} else g(0);\n"
+    if form == "else-if":
+        return f"{indent}if ({name}) g(0);\n{indent}else if (b) {loop}\n{indent}else g(1);\n"
+    if form == "for":
+        return f"{indent}for (const q of xs) {loop}\n"
+    if form == "while":
+        return f"{indent}while (k-- > 0) {loop}\n"
+    return f"{indent}do {loop} while (k-- > 0);\n"
 
 
 @st.composite
