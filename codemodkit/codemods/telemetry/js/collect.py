@@ -227,6 +227,19 @@ def _inner(block: Node) -> list[Node]:
     return [c for c in children[1:-1]] if len(children) >= 2 else []
 
 
+def _code_end(node: Node) -> int:
+    """Where ``node``'s code ends: a statement that a line break ends (no ``;``) counts
+    a ``//`` comment before the break among its children, and a brace or a closing
+    code put after that would be commented out."""
+    while node.child_count:  # down to the last token, past trailing comments
+        last = node.child(node.child_count - 1)
+        assert last is not None
+        while last.is_extra and last.prev_sibling is not None:
+            last = last.prev_sibling
+        node = last
+    return node.end_byte
+
+
 def _is_derived(klass: Node) -> bool:
     for child in klass.children:
         if child.type == "class_heritage":
@@ -590,7 +603,8 @@ class _Collector:
             return "loop is the brace-less body of another statement", None
         lines = self.lines
         prefix = lines.prefix(outer.start_byte)
-        alone = prefix is not None and self.ends_line(outer.end_byte)
+        end = _code_end(outer)
+        alone = prefix is not None and self.ends_line(end)
         enclosed: Literal["", "block", "inline"] = ""
         if parent.type not in _STATEMENT_LISTS:
             # The brace-less body of another statement: the counter and the try need a
@@ -626,7 +640,7 @@ class _Collector:
                 tick_at = body.children[0].end_byte
         else:
             tick = "braces"
-            tick_at, tick_end = body.start_byte, body.end_byte
+            tick_at, tick_end = body.start_byte, _code_end(body)
         owner.counters += 1
         kind = node.type
         if kind == "for_in_statement":
@@ -639,7 +653,7 @@ class _Collector:
             flavor = {"for_statement": "for", "while_statement": "while"}.get(kind, "do...while")
         region: Region | None = None
         if enclosed == "inline":
-            open_at, close_at = outer.start_byte, outer.end_byte
+            open_at, close_at = outer.start_byte, end
         else:
             assert prefix is not None
             # enclosed in braces on lines of their own: ``{``, then the counter and

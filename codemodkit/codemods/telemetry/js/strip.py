@@ -289,7 +289,7 @@ class _Stripper:
             return
         final = wrap.child_by_field_name("finalizer")
         block = wrap.child_by_field_name("body")
-        inside = block.named_children if block is not None else []
+        inside = _statements(block)  # a comment after the loop on its line is inside
         if final is None or len(inside) != 1:
             return
         after = _statements(final.child_by_field_name("body"))

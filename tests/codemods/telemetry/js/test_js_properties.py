@@ -64,7 +64,8 @@ def statements(draw: st.DrawFn, depth: int, indent: str, unit: str) -> str:
     if kind == "do":
         return f"{indent}do {{\n{body}{indent}}} while (k-- > 0){semi}\n"
     if kind == "braceless":
-        return f"{indent}for (const {name} in obj) g({name}){semi}\n"
+        trailing = " // note" if draw(st.booleans()) else ""
+        return f"{indent}for (const {name} in obj) g({name}){semi}{trailing}\n"
     if kind == "label":
         return f"{indent}outer: for (;;) {{ break outer; }}\n"
     if kind == "if":
