@@ -55,6 +55,13 @@ _TS_PATTERNS = """
 [(function_signature) (method_signature)] @signature
 (abstract_method_signature) @abstract
 (interface_declaration) @interface
+(assignment_expression "using") @using
+"""
+#: ``using x = ...`` (explicit resource management): the JavaScript grammar has a
+#: node for it; the TypeScript grammar (0.23) reads it as an assignment expression
+#: that starts with the token ``using`` (see ``_ts_using``)
+_JS_PATTERNS = """
+(using_declaration) @declaration
 """
 #: literals whose lines after the first are part of the string's value
 _STRING_PATTERNS = {
@@ -76,7 +83,7 @@ def _query(dialect: Dialect, sites: bool = True, strings: Strings = "none") -> Q
     if key not in _QUERIES:
         source = ""
         if sites:
-            source += _COMMON_PATTERNS + ("" if dialect == "javascript" else _TS_PATTERNS)
+            source += _COMMON_PATTERNS + (_JS_PATTERNS if dialect == "javascript" else _TS_PATTERNS)
         if strings != "none":
             source += _STRING_PATTERNS[strings]
         _QUERIES[key] = Query(language(dialect), source)
@@ -330,6 +337,11 @@ class _Collector:
             return self.loop(node, stack)
         if kind == "declaration":
             self.declaration(node, stack)
+            return None
+        if kind == "using":
+            statement = _ts_using(node)
+            if statement is not None:
+                self.declaration(statement, stack)
             return None
         if kind == "class":
             name = _text(node.child_by_field_name("name")) or self.inferred_name(node)
@@ -691,13 +703,18 @@ class _Collector:
         if parent is None or parent.type not in _STATEMENT_LISTS:
             return
         names: list[str] = []
-        for declarator in node.named_children:
-            if declarator.type != "variable_declarator":
-                continue
-            value = declarator.child_by_field_name("value")
-            if value is None or _is_trivial(value):
-                continue
-            names.extend(bound_names(declarator.child_by_field_name("name")))
+        if node.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in node.named_children:
+                if declarator.type != "variable_declarator":
+                    continue
+                value = declarator.child_by_field_name("value")
+                if value is None or _is_trivial(value):
+                    continue
+                names.extend(bound_names(declarator.child_by_field_name("name")))
+        else:
+            for name, value in _using_bindings(node):
+                if value is not None and not _is_trivial(value):
+                    names.append(_text(name))
         public = tuple(n for n in dict.fromkeys(names) if n and not n.startswith("_"))
         if not public:
             return
@@ -718,6 +735,64 @@ class _Collector:
                 prefix=prefix,
             )
         )
+
+
+def _ts_using(assignment: Node) -> Node | None:
+    """The statement of a ``using``/``await using`` declaration as the TypeScript
+    grammar reads it - ``using a = f()``, ``await using a = f()``, ``using a = f(), b =
+    g()`` as an expression statement - or None for any other shape."""
+    node = assignment
+    parent = node.parent
+    if parent is not None and parent.type == "await_expression":
+        node, parent = parent, parent.parent
+    if parent is not None and parent.type == "sequence_expression":
+        if parent.named_children[0] != node:
+            return None
+        node, parent = parent, parent.parent
+    if parent is None or parent.type != "expression_statement":
+        return None
+    return parent
+
+
+def _using_bindings(node: Node) -> list[tuple[Node, Node | None]]:
+    """``(name, initialiser)`` of each binding of a ``using`` declaration (a
+    ``using_declaration`` or, from the TypeScript grammar, an expression statement).
+    None of them when the tree only looks like one: ``using`` binds plain identifiers
+    with no line break after the keyword (``using\nx = 1`` is two statements, ``using
+    [a] = x`` an assignment to ``using[a]``), and the grammars read both as one."""
+    if node.type == "using_declaration":
+        keywords = [c for c in node.children if c.type in ("await", "using") and not c.is_named]
+        bindings = [
+            (d.child_by_field_name("name"), d.child_by_field_name("value"))
+            for d in node.named_children
+            if d.type == "variable_declarator"
+        ]
+    else:
+        expression = node.named_children[0]
+        parts = (
+            expression.named_children if expression.type == "sequence_expression" else [expression]
+        )
+        keywords = []
+        bindings = []
+        for index, part in enumerate(parts):
+            if index == 0 and part.type == "await_expression":
+                keywords.append(part.children[0])
+                part = part.named_children[0]
+            if part.type != "assignment_expression":
+                return []
+            if index == 0:
+                keywords.append(part.children[0])
+            bindings.append((part.child_by_field_name("left"), part.child_by_field_name("right")))
+    if not bindings or not keywords:
+        return []
+    if any(name is None or name.type != "identifier" for name, _ in bindings):
+        return []
+    first = bindings[0][0]
+    assert first is not None
+    row = first.start_point.row
+    if any(keyword.start_point.row != row for keyword in keywords):
+        return []
+    return [(name, value) for name, value in bindings if name is not None]
 
 
 def _var_names(body: Node) -> set[str]:

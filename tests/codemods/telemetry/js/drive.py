@@ -36,10 +36,15 @@ class Driven:
 
 
 def drive(
-    files: Sequence[Path], cwd: Path, tools: NodeTools, env: Mapping[str, str] | None = None
+    files: Sequence[Path],
+    cwd: Path,
+    tools: NodeTools,
+    env: Mapping[str, str] | None = None,
+    lower: Iterable[Path] = (),
 ) -> Driven:
     """Run ``files`` (in this order) in one Node process; its telemetry goes to
-    ``cwd/telemetry.jsonl``."""
+    ``cwd/telemetry.jsonl``. Files in ``lower`` are compiled by TypeScript first (to
+    ES2022, for syntax this Node cannot run)."""
     telemetry = cwd / "telemetry.jsonl"
     telemetry.unlink(missing_ok=True)
     typescript = tools.node_modules / "typescript"
@@ -47,7 +52,7 @@ def drive(
         DRIVER,
         cwd,
         {"CODEMOD_TELEMETRY_FILE": str(telemetry), **(env or {})},
-        args=[f"--typescript={typescript}", *map(str, files)],
+        args=[f"--typescript={typescript}", *(f"--lower={f}" for f in lower), *map(str, files)],
         timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,12 +1,14 @@
 // Runs many modules in one Node process and prints, as JSON, what each logged and how
 // many times each of its telemetry calls ran.
 //
-// Usage: node driver.mjs [--typescript=<folder of the typescript package>] <file>...
+// Usage: node driver.mjs [--typescript=<folder of the typescript package>]
+//                        [--lower=<file>]... <file>...
 //
 // A module may export `done` (CommonJS files come in as the default export), a promise
-// the driver waits for. A `.jsx` file is first compiled beside itself (as `<name>.jsx.js`)
-// with TypeScript's transpileModule (`jsx: react`); `React.createElement` is a stub
-// that builds plain objects.
+// the driver waits for. A `.jsx` file, and a file named by `--lower` (syntax this Node
+// lacks, such as `using` before Node 24), is first compiled beside itself (as
+// `<name>.js`) with TypeScript's transpileModule (`jsx: react`, target ES2022);
+// `React.createElement` is a stub that builds plain objects.
 //
 // The counts come from V8's block coverage, not from the helper: for every
 // `_codemod_tel.<call>("<site>"` in a file, how many times that expression ran. So a
@@ -20,6 +22,7 @@ import { format } from "node:util";
 
 const args = process.argv.slice(2);
 const tsOption = args.find((arg) => arg.startsWith("--typescript="));
+const lowered = new Set(args.filter((arg) => arg.startsWith("--lower=")).map((arg) => arg.slice(8)));
 const files = args.filter((arg) => !arg.startsWith("--"));
 
 globalThis.React = {
@@ -31,8 +34,8 @@ globalThis.React = {
   }),
 };
 
-function compileJsx(file) {
-  if (!tsOption) throw new Error(`${file}: pass --typescript= to compile JSX`);
+function compile(file) {
+  if (!tsOption) throw new Error(`${file}: pass --typescript= to compile it`);
   const ts = createRequire(import.meta.url)(tsOption.slice("--typescript=".length));
   const { outputText } = ts.transpileModule(readFileSync(file, "utf8"), {
     fileName: file,
@@ -55,7 +58,7 @@ for (const file of files) {
   const lines = [];
   console.log = (...values) => lines.push(format(...values));
   try {
-    executed[file] = file.endsWith(".jsx") ? compileJsx(file) : file;
+    executed[file] = file.endsWith(".jsx") || lowered.has(file) ? compile(file) : file;
     const mod = await import(pathToFileURL(executed[file]).href);
     const done = mod && (mod.done || (mod.default && mod.default.done));
     if (done && typeof done.then === "function") await done;

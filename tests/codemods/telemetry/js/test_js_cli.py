@@ -167,3 +167,22 @@ def test_syntax_error_is_one_line(tmp_path: Path) -> None:
     done = run_codemod("telemetry", str(tmp_path))
     assert done.returncode == 1
     assert "bad.ts: syntax error at line 1, column" in done.stderr
+
+
+def test_typed_using_is_one_line_and_the_rest_is_processed(tmp_path: Path) -> None:
+    """tree-sitter-typescript 0.23 cannot parse `using` with a type annotation."""
+    _write(
+        tmp_path,
+        {
+            "typed.ts": "export function f(open: () => Disposable) {\n"
+            "  using r: Disposable = open();\n  return r;\n}\n",
+            "plain.ts": "export function g(open: () => Disposable) {\n"
+            "  using r = open();\n  return r;\n}\n",
+        },
+    )
+    done = run_codemod("telemetry", str(tmp_path))
+    assert done.returncode == 1
+    failures = [line for line in done.stderr.splitlines() if "syntax error" in line]
+    assert len(failures) == 1 and "typed.ts: syntax error at line 2, column" in failures[0]
+    assert (tmp_path / "typed.ts").read_text().startswith("export function f(")
+    assert '.value("plain.ts:2:g:r", r)' in (tmp_path / "plain.ts").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from codemodkit.codemods.telemetry.js.codemod import (
     JsTelemetry,
     instrument_text,
     skip_reason,
+    skipped_notes,
     strip_text,
 )
 from codemodkit.codemods.telemetry.js.sites import Site
@@ -207,3 +209,105 @@ def test_a_result_holding_a_model_answer_that_would_not_parse_is_left_untouched(
     assert outcome.status == "failed"
     assert outcome.reason.startswith("instrumented code would not parse (syntax error at line")
     assert outcome.reason.endswith("; left untouched")
+
+
+USING = (
+    "async function f(open) {\n"
+    "  using res = open(1);\n"
+    "  await using a = open(2), b = open(3);\n"
+    "  using none = null;\n"
+    "  using _quiet = open(4);\n"
+    "  using\n"
+    "  notOne = open(5);\n"  # two statements: `using;` and an assignment
+    "  using [at] = open;\n"  # an assignment to `using[at]`
+    "  return res;\n"
+    "}\n"
+)
+
+
+@pytest.mark.parametrize("suffix", [".js", ".ts", ".tsx"])
+def test_using_declarations_are_recorded_like_const(suffix: str) -> None:
+    """tree-sitter-javascript has a node for `using`; tree-sitter-typescript 0.23 reads
+    it as an assignment starting with the token `using`. Both are recorded, and
+    neither grammar's look-alikes are."""
+    produced = instrument_text(USING, f"m{suffix}")
+    recorded = re.findall(r'_codemod_tel\.value\("m\.\w+:(\d+):f:(\w+)"', produced)
+    assert recorded == [("2", "res"), ("3", "a"), ("3", "b")]
+    lines = produced.splitlines()
+    at = lines.index("    await using a = open(2), b = open(3);")
+    assert "value(" in lines[at + 1] and "value(" in lines[at + 2]  # after initialisation
+    assert strip_text(produced, suffix) == USING
+    assert instrument_text(produced, f"m{suffix}") == produced
+
+
+def test_typed_using_is_a_syntax_error_in_typescript(tmp_path: Path) -> None:
+    """tree-sitter-typescript 0.23 cannot parse a `using` with a type annotation, nor
+    `using` in a for...of head: the file is reported in one line and left alone."""
+    codemod = JsTelemetry()
+    for text, where in (
+        ("export function f(open: () => Disposable) {\n  using r: Disposable = open();\n}\n", 2),
+        ("export function f(xs: Disposable[]) {\n  for (using x of xs) {\n  }\n}\n", 1),
+    ):
+        path = tmp_path / "a.ts"
+        context = FileContext(path, "a.ts", "typescript", tmp_path)
+        outcome = codemod.prepare(context, decode_source(text.encode(), "typescript"))
+        assert not isinstance(outcome, Prepared)
+        assert outcome.status == "failed"
+        assert outcome.reason.startswith(f"syntax error at line {where}, column")
+        assert "\n" not in outcome.reason
+
+
+#: (a function body, the loops in it): every loop is instrumented
+BRACELESS = [
+    ("if (x) for (const a of xs) g(a);", 1),
+    ("if (x) for (const a of xs) g(a)\nelse g(0)", 1),
+    ("if (x) g(0);\nelse while (k-- > 0) g(k);", 1),
+    ("if (x) g(0);\nelse if (y) for (;;) break;\nelse g(1);", 1),
+    ("for (const a of xs) for (const b of a) g(b);", 2),
+    ("while (k-- > 0) do g(k); while (k % 3);", 2),
+    ("do for (const a of xs) g(a); while (k-- > 0);", 2),
+    ("if (x) outer: for (const a of xs) {\n  for (;;) continue outer;\n}", 2),
+    ("if (x)\n  for (const a of xs) {\n    g(a);\n  }\nelse\n  while (k-- > 0) g(k);", 2),
+    ("if (x) // why\n  outer: for (const a of xs) g(a); // trailing", 1),
+    ("for (const a of xs)\n  for (const b of a) {\n    g(b);\n  }", 2),
+    ("if (x) for (const a of xs) g(a)\n;[1].forEach(g)", 1),
+    ("with (o) for (const a of xs) g(a);", 1),
+]
+
+
+@pytest.mark.parametrize(("body", "loops"), BRACELESS)
+def test_loops_in_brace_less_bodies_are_enclosed(body: str, loops: int) -> None:
+    lines = "".join(f"  {line}\n" for line in body.splitlines())
+    source = f"function f(x, y, xs, k, o) {{\n{lines}}}\n"
+    assert skipped_notes(source, "m.js") == []
+    produced = instrument_text(source, "m.js")
+    parse_js(produced, "javascript")
+    assert produced.count("_codemod_tel.loop(") == loops
+    assert "let _codemod_b" in produced
+    assert strip_text(produced) == source
+    assert instrument_text(produced, "m.js") == produced
+
+
+def test_braces_the_user_wrote_stay() -> None:
+    """A brace-less loop on its own lines and the same loop in braces the user wrote
+    (GNU style) instrument to the same code but for the counter's name: the marker
+    that tells removal whether the braces go."""
+    loop = "    for (const a of xs) {\n      g(a);\n    }\n"
+    bare = f"function f(x, xs) {{\n  if (x)\n{loop}}}\n"
+    braced = f"function f(x, xs) {{\n  if (x)\n    {{\n{loop.replace('    ', '      ')}    }}\n}}\n"
+    from_bare, from_braced = instrument_text(bare), instrument_text(braced)
+    assert "_codemod_b1" in from_bare and "_codemod_n1" in from_braced
+    # the same but for the counter's name (and the line of the loop's key)
+    same = from_bare.replace("_codemod_b1", "_codemod_n1").replace("m.js:3:f", "m.js:4:f")
+    assert same == from_braced
+    assert strip_text(from_bare) == bare and strip_text(from_braced) == braced
+
+
+def test_edited_braces_are_left_alone() -> None:
+    """Added braces whose bytes were changed are not guessed at: they stay, and the
+    file still uses the reserved prefix (reported as edited by hand)."""
+    source = "function f(x, xs) {\n  if (x) for (const a of xs) g(a);\n  return 1;\n}\n"
+    produced = instrument_text(source)
+    edited = produced.replace("_codemod_b1); } }", "_codemod_b1); }  }")
+    assert edited != produced
+    assert "let _codemod_b1 = 0;" in strip_text(edited)
