@@ -279,6 +279,8 @@ class _Collector:
     relpath: str
     plan: FilePlan = field(default_factory=FilePlan)
     ids: Counter[str] = field(default_factory=Counter)
+    #: (function, line) of each loop site: a site key (``path:line:qualname``)
+    loop_keys: set[tuple[str, int]] = field(default_factory=set)
 
     @property
     def lines(self) -> ByteLines:
@@ -594,6 +596,9 @@ class _Collector:
             owner.before_super and owner.before_super[0] <= node.start_byte < owner.before_super[1]
         ):
             reason = "loop before super() in a derived constructor"
+        elif (owner.name, node.start_point.row) in self.loop_keys:
+            # ``for (...) for (...)``, ``while (a) do ... while (b)`` on one line
+            reason = "starts on the line of another loop of the function (one site key for both)"
         site = None
         if reason is None:
             reason, site = self.loop_site(node, owner, stack)
@@ -601,6 +606,7 @@ class _Collector:
             self.skip(node, reason or "loop layout cannot be wrapped")
         else:
             self.plan.loops.append(site)
+            self.loop_keys.add((owner.name, node.start_point.row))
             frame.site = site.id
         return frame
 

@@ -263,9 +263,10 @@ BRACELESS = [
     ("if (x) for (const a of xs) g(a)\nelse g(0)", 1),
     ("if (x) g(0);\nelse while (k-- > 0) g(k);", 1),
     ("if (x) g(0);\nelse if (y) for (;;) break;\nelse g(1);", 1),
-    ("for (const a of xs) for (const b of a) g(b);", 2),
-    ("while (k-- > 0) do g(k); while (k % 3);", 2),
-    ("do for (const a of xs) g(a); while (k-- > 0);", 2),
+    ("for (const a of xs)\n  for (const b of a) g(b);", 2),
+    ("while (k-- > 0)\n  do g(k); while (k % 3);", 2),
+    ("do\n  for (const a of xs) g(a);\nwhile (k-- > 0);", 2),
+    ("if (x) for (const a of xs) g(a);\nelse for (const b of xs) g(b);", 2),
     ("if (x) outer: for (const a of xs) {\n  for (;;) continue outer;\n}", 2),
     ("if (x)\n  for (const a of xs) {\n    g(a);\n  }\nelse\n  while (k-- > 0) g(k);", 2),
     ("if (x) // why\n  outer: for (const a of xs) g(a); // trailing", 1),
@@ -284,6 +285,27 @@ def test_loops_in_brace_less_bodies_are_enclosed(body: str, loops: int) -> None:
     parse_js(produced, "javascript")
     assert produced.count("_codemod_tel.loop(") == loops
     assert "let _codemod_b" in produced
+    assert strip_text(produced) == source
+    assert instrument_text(produced, "m.js") == produced
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "for (const a of xs) for (const b of a) g(b);",
+        "while (k-- > 0) do g(k); while (k % 3);",
+        "if (x) for (const a of xs) g(a); else for (const b of xs) g(b);",
+    ],
+)
+def test_a_second_loop_on_a_line_is_left_alone(body: str) -> None:
+    """Two loops of one function starting on one line would share a site key (and the
+    helper would add up their counts): the first is instrumented, the second is not."""
+    source = f"function f(x, xs, k) {{\n  {body}\n}}\n"
+    assert skipped_notes(source, "m.js") == [
+        (2, "starts on the line of another loop of the function (one site key for both)")
+    ]
+    produced = instrument_text(source, "m.js")
+    assert produced.count('_codemod_tel.loop("m.js:2:f"') == 1
     assert strip_text(produced) == source
     assert instrument_text(produced, "m.js") == produced
 
