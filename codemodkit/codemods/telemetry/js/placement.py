@@ -31,19 +31,20 @@ other ``module`` ESM; elsewhere the package's ``type``, and a ``.js`` file that 
 ``import``/``export`` is ESM. ESM files import the helper with ``import * as
 _codemod_tel from "./rel/_telemetry_utils.js"`` (TypeScript resolves the ``.js`` to the
 ``.ts``), CommonJS JavaScript with ``const _codemod_tel = require(...)``, CommonJS
-TypeScript under ``verbatimModuleSyntax`` with ``import _codemod_tel = require(...)``.
-A CommonJS TypeScript helper under ``verbatimModuleSyntax`` (which rejects ``export``
-in CommonJS) or ``module: preserve`` (which emits ``export`` as it is, into a ``.cjs``
-too) is the ``"ts-cjs"`` flavour, ending in ``export =``.
+TypeScript under ``verbatimModuleSyntax`` with ``import _codemod_tel = require(...)``
+(``.cts`` files: below). A CommonJS TypeScript helper under ``verbatimModuleSyntax``
+(which rejects ``export`` in CommonJS) or ``module: preserve`` (which emits ``export``
+as it is, into a ``.cjs`` too) is the ``"ts-cjs"`` flavour, ending in ``export =``.
 
 A ``.cts`` file is CommonJS whatever ``module`` says (tsc 5.9 emits it so under every
-setting), but what it may write depends on ``module`` (``_cts_import``): ``import x =
-require()`` under ``node16``...``nodenext``, ``commonjs``, ``amd``/``umd``/``system``,
-``none`` and ``preserve``; under ``es2015``...``esnext`` that is TS1202 and it uses
-``import * as``, except under ``verbatimModuleSyntax``, where ``import`` is TS1286 too
-and only a ``require()`` call is left: ``const _codemod_tel: typeof import(...) =
-require(...)``, which needs Node's types (``@types/node`` declares ``require``).
-Without them the file is skipped.
+setting but ``amd``/``umd``/``system``, which wrap every file, and ``preserve``, which
+keeps what is written), but what it may write depends on ``module`` (``_cts_import``):
+``import x = require()`` under ``node16``...``nodenext``, ``commonjs``,
+``amd``/``umd``/``system``, ``none`` and ``preserve``; under ``es2015``...``esnext``
+that is TS1202 and it uses ``import * as``, except under ``verbatimModuleSyntax``,
+where ``import`` is TS1286 too and only a ``require()`` call is left: ``const
+_codemod_tel: typeof import(...) = require(...)``, which needs Node's types
+(``@types/node`` declares ``require``). Without them the file is skipped.
 """
 
 from __future__ import annotations

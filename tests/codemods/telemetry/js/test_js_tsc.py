@@ -172,8 +172,8 @@ def test_the_helper_recorded_what_ran(sides: tuple[Side, Side, Driven], name: st
 
 # -- .cts and .mts files under every `module` setting ------------------------------------
 # One small project per setting, instrumented by the command, then compiled (originals
-# and instrumented copies together) by one `tsc -b`: a .cts file is CommonJS under
-# every setting, but `import x = require()` is TS1202 under an ES `module`, `import` is
+# and instrumented copies together) by one `tsc -b`: tsc emits a .cts file as CommonJS
+# under an ES `module` too, but `import x = require()` is TS1202 there, `import` is
 # TS1286 there under verbatimModuleSyntax, and `preserve` emits `export` into a .cjs.
 MAIN_TS = """\
 function total(values: readonly number[]): number {
