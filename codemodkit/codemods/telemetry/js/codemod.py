@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from tree_sitter import Query, QueryCursor
 
@@ -34,7 +33,7 @@ from codemodkit.sourcefile import DecodedSource
 from .answers import ANSWER_SCHEMA, judge_answer, parse_answer
 from .collect import analyse, collect, find_import_site
 from .layout import layout
-from .placement import JsPlacement, JsPlacementResolver, import_statement
+from .placement import ImportKind, JsPlacement, JsPlacementResolver, import_statement
 from .runtime import HELPER_MARKER, helper_source
 from .sites import (
     RESERVED_PREFIX,
@@ -174,6 +173,8 @@ class JsTelemetry:
                 counts=counts,
                 releases=helper_files(placement),
             )
+        if placement.skip is not None:
+            return FileOutcome("skipped", placement.skip)
         js_facts, plan = analyse(parsed, placement.relpath)
         sites = tuple(plan.sites())
         requests = [self._request(context, placement, parsed, site) for site in sites]
@@ -295,9 +296,9 @@ def _statement(suffix: str, uses_esm: bool, module: str | None) -> str:
             suffix not in (".cjs", ".cts") and (uses_esm or suffix == ".ts")
         )
         module = "esm" if esm else "cjs"
-    kind: Literal["import", "require", "import-require"] = "require"
-    if suffix == ".cts":
-        kind = "import-require"
+    kind: ImportKind = "require"
+    if suffix == ".cts":  # "esm": an ES `module` setting, where `import =` is TS1202
+        kind = "import" if module == "esm" else "import-require"
     elif module == "esm" or suffix in (".ts", ".tsx", ".mts"):
         kind = "import"
     return import_statement(kind, "./_telemetry_utils.js")

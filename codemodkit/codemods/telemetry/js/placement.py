@@ -31,9 +31,20 @@ other ``module`` ESM; elsewhere the package's ``type``, and a ``.js`` file that 
 ``import``/``export`` is ESM. ESM files import the helper with ``import * as
 _codemod_tel from "./rel/_telemetry_utils.js"`` (TypeScript resolves the ``.js`` to the
 ``.ts``), CommonJS JavaScript with ``const _codemod_tel = require(...)``, CommonJS
-TypeScript under ``verbatimModuleSyntax`` and ``.cts`` files with ``import _codemod_tel =
-require(...)``. A CommonJS TypeScript helper under ``verbatimModuleSyntax`` (which
-rejects ``export`` in CommonJS) is the ``"ts-cjs"`` flavour, ending in ``export =``.
+TypeScript under ``verbatimModuleSyntax`` with ``import _codemod_tel = require(...)``
+(``.cts`` files: below). A CommonJS TypeScript helper under ``verbatimModuleSyntax``
+(which rejects ``export`` in CommonJS) or ``module: preserve`` (which emits ``export``
+as it is, into a ``.cjs`` too) is the ``"ts-cjs"`` flavour, ending in ``export =``.
+
+A ``.cts`` file is CommonJS whatever ``module`` says (tsc 5.9 emits it so under every
+setting but ``amd``/``umd``/``system``, which wrap every file, and ``preserve``, which
+keeps what is written), but what it may write depends on ``module`` (``_cts_import``):
+``import x = require()`` under ``node16``...``nodenext``, ``commonjs``,
+``amd``/``umd``/``system``, ``none`` and ``preserve``; under ``es2015``...``esnext``
+that is TS1202 and it uses ``import * as``, except under ``verbatimModuleSyntax``,
+where ``import`` is TS1286 too and only a ``require()`` call is left: ``const
+_codemod_tel: typeof import(...) = require(...)``, which needs Node's types
+(``@types/node`` declares ``require``). Without them the file is skipped.
 """
 
 from __future__ import annotations
@@ -49,12 +60,16 @@ from typing import Any, Literal
 from .runtime import Flavor
 from .sites import HELPER_ALIAS, HELPER_MODULE
 
-__all__ = ["JsPlacement", "JsPlacementResolver", "import_statement", "read_jsonc"]
+__all__ = ["ImportKind", "JsPlacement", "JsPlacementResolver", "import_statement", "read_jsonc"]
 
 Format = Literal["esm", "cjs"]
 #: how a TypeScript program decides a file's module system: by extension and
 #: package.json ("node": node16 ... nodenext), or the same for every file
 ModuleKind = Literal["node", "esm", "cjs"]
+#: ``typed-require``: ``const x: typeof import(spec) = require(spec);``
+ImportKind = Literal["import", "require", "import-require", "typed-require"]
+#: ``module`` values under which tsc rejects ``import x = require()`` (TS1202)
+_ES_MODULES = frozenset({"es6", "es2015", "es2020", "es2022", "esnext"})
 
 _TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 _JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs")
@@ -71,14 +86,18 @@ class JsPlacement:
     statement: str
     #: path recorded in site keys (POSIX, relative to the project root)
     relpath: str
+    #: why the file cannot import the helper at all (then it is not instrumented)
+    skip: str | None = None
 
 
-def import_statement(kind: Literal["import", "require", "import-require"], spec: str) -> str:
+def import_statement(kind: ImportKind, spec: str) -> str:
     literal = json.dumps(spec)
     if kind == "import":
         return f"import * as {HELPER_ALIAS} from {literal};"
     if kind == "require":
         return f"const {HELPER_ALIAS} = require({literal});"
+    if kind == "typed-require":
+        return f"const {HELPER_ALIAS}: typeof import({literal}) = require({literal});"
     return f"import {HELPER_ALIAS} = require({literal});"
 
 
@@ -116,6 +135,10 @@ class _TsProgram:
     allow_js: bool
     verbatim: bool
     module: ModuleKind
+    #: how a .cts file imports the helper; None: it cannot (see CTS_SKIP)
+    cts_import: ImportKind | None
+    #: ``module: preserve`` emits ``export`` as written, into .cjs files too
+    preserve: bool
 
 
 class JsPlacementResolver:
@@ -182,18 +205,23 @@ class JsPlacementResolver:
                 for key, value in compiler.items():
                     if key in ("rootDir", "outDir") and isinstance(value, str):
                         value = str((path.parent / value).resolve())
+                    elif key == "typeRoots" and isinstance(value, list):
+                        value = [str((path.parent / str(v)).resolve()) for v in value]
                     options[key] = value
             for key in ("include", "files", "exclude"):
                 if key in data:
                     top[key] = (data[key], path.parent)
         allow_js = bool(options.get("allowJs"))
         root = self._source_root(config, options, top, allow_js)
+        verbatim = bool(options.get("verbatimModuleSyntax"))
         return _TsProgram(
             config=config,
             source_root=root,
             allow_js=allow_js,
-            verbatim=bool(options.get("verbatimModuleSyntax")),
+            verbatim=verbatim,
             module=_module_kind(options),
+            cts_import=_cts_import(config, options, verbatim),
+            preserve=str(options.get("module", "")).lower() == "preserve",
         )
 
     def _source_root(
@@ -275,7 +303,7 @@ class JsPlacementResolver:
         else:
             name = f"{HELPER_MODULE}.{'mjs' if file_format == 'esm' else 'cjs'}"
         spec = _specifier(folder, helper_dir, name)
-        kind: Literal["import", "require", "import-require"]
+        kind: ImportKind
         if is_ts:
             helper_flavor: Flavor = "ts"
             helper = helper_dir / f"{HELPER_MODULE}.ts"
@@ -303,12 +331,17 @@ class JsPlacementResolver:
         flavor: Flavor
         if language == "js":
             flavor = file_format
-        else:  # verbatimModuleSyntax rejects `export` in a CommonJS TypeScript file
-            flavor = "ts-cjs" if file_format == "cjs" and program.verbatim else "ts"
-        kind: Literal["import", "require", "import-require"]
-        if path.suffix in _TS_SUFFIXES:
-            cjs_syntax = path.suffix == ".cts" or program.verbatim
-            kind = "import-require" if file_format == "cjs" and cjs_syntax else "import"
+        else:  # verbatimModuleSyntax rejects `export` in a CommonJS TypeScript file, and
+            # preserve would emit it as it is into the .cjs
+            cjs_exports = program.verbatim or program.preserve
+            flavor = "ts-cjs" if file_format == "cjs" and cjs_exports else "ts"
+        kind: ImportKind
+        if path.suffix == ".cts":
+            if program.cts_import is None:
+                return JsPlacement(helper, flavor, "", relpath, skip=CTS_SKIP)
+            kind = program.cts_import
+        elif path.suffix in _TS_SUFFIXES:
+            kind = "import-require" if file_format == "cjs" and program.verbatim else "import"
         else:  # never a require() in a file written with import (tsc converts it)
             kind = "import" if file_format == "esm" or esm_syntax else "require"
         return JsPlacement(helper, flavor, import_statement(kind, spec), relpath)
@@ -382,6 +415,37 @@ def _literal_folder(base: Path, pattern: str) -> Path:
             break
         parts.append(part)
     return (base.joinpath(*parts) if parts else base).resolve()
+
+
+CTS_SKIP = (
+    "a .cts file under an ES `module` with verbatimModuleSyntax can import only with "
+    "require() (`import` is TS1286 there, `import =` TS1202), and `require` is not "
+    "declared: add Node's types (@types/node) to instrument it"
+)
+
+
+def _cts_import(config: Path, options: dict[str, Any], verbatim: bool) -> ImportKind | None:
+    """How a ``.cts`` file (CommonJS under every ``module``) imports the helper."""
+    module = str(options.get("module", "")).lower()
+    if not module:  # tsc's default: commonjs for an ES3/ES5 target, es2015 else
+        target = str(options.get("target", "es5")).lower()
+        module = "commonjs" if target in ("es3", "es5") else "es2015"
+    if module not in _ES_MODULES:
+        return "import-require"
+    if not verbatim:
+        return "import"
+    return "typed-require" if _sees_node_types(config.parent, options) else None
+
+
+def _sees_node_types(folder: Path, options: dict[str, Any]) -> bool:
+    """Does the program have ``@types/node`` (which declares ``require``)?"""
+    types = options.get("types")
+    if isinstance(types, list):  # only these; a listed one that is missing is TS2688
+        return "node" in types
+    roots = options.get("typeRoots")
+    if isinstance(roots, list):
+        return any((Path(str(root)) / "node").is_dir() for root in roots)
+    return any((f / "node_modules" / "@types" / "node").is_dir() for f in (folder, *folder.parents))
 
 
 def _module_kind(options: dict[str, Any]) -> ModuleKind:

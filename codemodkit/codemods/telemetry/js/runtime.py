@@ -14,8 +14,10 @@ are derived). Instrumented code imports the helper as a namespace named
   beside the ``.js`` keeps tsc from emitting it, and with ``allowJs`` the ``.js``
   alone type-checks);
 * ``"ts-cjs"`` - TypeScript with ``export =``, for CommonJS output under
-  ``verbatimModuleSyntax`` (which rejects ``export`` there); imported with
-  ``import _codemod_tel = require("./_telemetry_utils.js")``.
+  ``verbatimModuleSyntax`` (which rejects ``export`` there) and for ``.cts`` files
+  under ``module: preserve`` (which emits ``export`` as written); imported with
+  ``import _codemod_tel = require("./_telemetry_utils.js")`` (or, where that is
+  TS1202, a typed ``require()``: see ``placement``).
 
 The first line of every flavour is ``// codemod-telemetry-helper: <version>``.
 """

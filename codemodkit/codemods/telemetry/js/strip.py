@@ -60,6 +60,7 @@ _IMPORTS = (
     re.compile(rf"import \* as {_H} from {_KEY};\Z"),
     re.compile(rf"const {_H} = require\({_KEY}\);\Z"),
     re.compile(rf"import {_H} = require\({_KEY}\);\Z"),
+    re.compile(rf"const {_H}: typeof import\(({_KEY})\) = require\(\1\);\Z"),
 )
 _LOOPS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
 _QUERIES: dict[Dialect, Query] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from codemodkit.codemods.telemetry.js.codemod import uses_esm_syntax
+from codemodkit.codemods.telemetry.js.codemod import instrument_text, strip_text, uses_esm_syntax
 from codemodkit.codemods.telemetry.js.placement import JsPlacementResolver, read_jsonc
 from codemodkit.parsers.javascript import dialect_for, parse_js
 
@@ -253,3 +253,108 @@ def test_read_jsonc_keeps_strings_intact(tmp_path: Path) -> None:
     path = tmp_path / "tsconfig.json"
     path.write_text('{"a": "// not a comment", /* c */ "b": ["x/*y", ],}\n')
     assert read_jsonc(path) == {"a": "// not a comment", "b": ["x/*y"]}
+
+
+# -- a .cts file under each `module` setting (measured with tsc 5.9 in test_js_tsc.py) --
+CTS = {"src/a.ts": "export {};\n", "src/old.cts": "export = 1;\n"}
+ESM_CTS = (
+    "src/_telemetry_utils.cts",
+    "ts",
+    'import * as _codemod_tel from "./_telemetry_utils.cjs";',
+)
+
+
+def test_cts_under_an_es_module_setting_uses_import(tmp_path: Path) -> None:
+    # `import x = require()` is TS1202 there; tsc still emits the .cts as CommonJS
+    for options in (
+        {"module": "esnext"},
+        {"module": "es2015"},
+        {"module": "ES2022", "moduleResolution": "bundler"},
+        {"target": "es2020"},  # no module: es2015 for a target past ES5
+    ):
+        _project(tmp_path, {"type": "module"}, options)
+        _write(tmp_path, CTS)
+        assert _place(tmp_path, "src/old.cts") == ESM_CTS, options
+
+
+def test_cts_under_commonjs_like_settings_uses_import_require(tmp_path: Path) -> None:
+    for module in ("commonjs", "amd", "umd", "system", None):
+        _project(tmp_path, {}, {"module": module} if module else {})
+        _write(tmp_path, CTS)
+        assert _place(tmp_path, "src/old.cts") == (
+            "src/_telemetry_utils.ts",
+            "ts",
+            'import _codemod_tel = require("./_telemetry_utils.js");',
+        ), module
+    # none: tsc emits CommonJS, and `import =` is accepted
+    _project(tmp_path, {}, {"module": "none"})
+    assert _place(tmp_path, "src/old.cts")[2].startswith("import _codemod_tel = require(")
+
+
+def test_cts_under_preserve_gets_an_export_assignment_helper(tmp_path: Path) -> None:
+    # preserve emits `export` as written, into the .cjs too, where Node rejects it
+    for verbatim in (False, True):
+        _project(
+            tmp_path, {"type": "module"}, {"module": "preserve", "verbatimModuleSyntax": verbatim}
+        )
+        _write(tmp_path, CTS)
+        assert _place(tmp_path, "src/a.ts")[:2] == ("src/_telemetry_utils.ts", "ts")
+        assert _place(tmp_path, "src/old.cts") == (
+            "src/_telemetry_utils.cts",
+            "ts-cjs",
+            'import _codemod_tel = require("./_telemetry_utils.cjs");',
+        )
+
+
+TYPED = (
+    "src/_telemetry_utils.cts",
+    "ts-cjs",
+    'const _codemod_tel: typeof import("./_telemetry_utils.cjs")'
+    ' = require("./_telemetry_utils.cjs");',
+)
+
+
+def test_cts_under_es_modules_and_verbatim_needs_node_types(tmp_path: Path) -> None:
+    # `import` is TS1286 and `import =` TS1202: only require() is left
+    verbatim = {"module": "esnext", "verbatimModuleSyntax": True}
+    _write(tmp_path, CTS)
+    _project(tmp_path, {"type": "module"}, {**verbatim, "types": ["node"]})
+    assert _place(tmp_path, "src/old.cts") == TYPED
+    # all the visible @types packages are in the program when `types` is not set
+    (tmp_path / "node_modules" / "@types" / "node").mkdir(parents=True)
+    _project(tmp_path, {"type": "module"}, verbatim)
+    assert _place(tmp_path, "src/old.cts") == TYPED
+    _project(tmp_path, {"type": "module"}, {**verbatim, "typeRoots": ["./types"]})
+    found = JsPlacementResolver().placement(tmp_path / "src/old.cts", tmp_path, True)
+    assert found.skip is not None and "@types/node" in found.skip
+    (tmp_path / "types" / "node").mkdir(parents=True)
+    assert _place(tmp_path, "src/old.cts") == TYPED
+    _project(tmp_path, {"type": "module"}, {**verbatim, "types": []})
+    found = JsPlacementResolver().placement(tmp_path / "src/old.cts", tmp_path, True)
+    assert found.skip is not None and found.statement == ""
+    # the other files of that program are ES modules and import as usual
+    assert _place(tmp_path, "src/a.ts")[2].startswith("import * as _codemod_tel from")
+
+
+def test_cts_with_allow_js_imports_the_commonjs_javascript_helper(tmp_path: Path) -> None:
+    _write(tmp_path, CTS)
+    for options, statement in (
+        ({"module": "esnext"}, 'import * as _codemod_tel from "./_telemetry_utils.cjs";'),
+        ({"module": "preserve"}, 'import _codemod_tel = require("./_telemetry_utils.cjs");'),
+        ({"module": "esnext", "verbatimModuleSyntax": True, "types": ["node"]}, TYPED[2]),
+    ):
+        _project(tmp_path, {"type": "module"}, {"allowJs": True, **options})
+        assert _place(tmp_path, "src/old.cts") == ("src/_telemetry_utils.cjs", "cjs", statement)
+
+
+def test_typed_require_strips_back_to_the_original() -> None:
+    original = "function f(n: number): number {\n  return n + 1;\n}\nexport = f;\n"
+    instrumented = instrument_text(original, relpath="old.cts")
+    typed = instrumented.replace(
+        'import _codemod_tel = require("./_telemetry_utils.js");', TYPED[2], 1
+    )
+    assert typed != instrumented
+    assert strip_text(typed, ".cts") == original
+    # instrument_text: module "esm" stands for an ES `module` setting
+    esm = instrument_text(original, relpath="old.cts", module="esm")
+    assert esm.startswith('import * as _codemod_tel from "./_telemetry_utils.js";')
