@@ -16,20 +16,17 @@ it. ``tsc --lsp --stdio`` is its language server.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from js_support import npm_ci_once
 
 NODE7_DIR = Path(__file__).resolve().parent / "node7"
-_LOCK_FILE = NODE7_DIR / "package-lock.json"
-_INSTALL_LOCK = NODE7_DIR / ".install.lock"
 
 
 @dataclass(frozen=True)
@@ -39,54 +36,11 @@ class Node7Tools:
     version: str
 
 
-def _entries(lock: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    packages = lock.get("packages", {})
-    return {name: entry for name, entry in packages.items() if name.startswith("node_modules/")}
-
-
-def _installed_matches() -> bool:
-    """Does ``node_modules`` hold the locked tree? npm records what it installed in
-    ``node_modules/.package-lock.json``. TypeScript 7's binaries come as optional
-    platform packages, of which npm installs only this machine's: every installed entry
-    must be the locked one, and every locked entry that is not optional must be there."""
-    installed = NODE7_DIR / "node_modules" / ".package-lock.json"
-    try:
-        have = _entries(json.loads(installed.read_text(encoding="utf-8")))
-        want = _entries(json.loads(_LOCK_FILE.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return False
-
-    def pin(entry: Mapping[str, Any]) -> tuple[str, str]:
-        return (str(entry.get("version")), str(entry.get("integrity")))
-
-    if any(name not in want or pin(want[name]) != pin(entry) for name, entry in have.items()):
-        return False
-    return all(name in have for name, entry in want.items() if not entry.get("optional"))
-
-
-def _install() -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is not on PATH: the TypeScript 7 tests install it with `npm ci`")
-    command = [npm, "ci", "--prefix", str(NODE7_DIR), "--no-audit", "--no-fund"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0 or not _installed_matches():
-        pytest.fail(
-            f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
-
-
 def ensure_node7_tools() -> Node7Tools:
     """The pinned TypeScript 7, installed if needed (fails clearly without Node/npm)."""
     if shutil.which("node") is None:
         pytest.fail("node is not on PATH: the TypeScript 7 tests need Node.js and npm")
-    with open(_INSTALL_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one xdist worker installs, the rest wait
-        try:
-            if not _installed_matches():
-                _install()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    npm_ci_once(NODE7_DIR, "the TypeScript 7 tests")
     modules = NODE7_DIR / "node_modules"
     manifest = json.loads((modules / "typescript" / "package.json").read_text(encoding="utf-8"))
     version = str(manifest["version"])

@@ -28,8 +28,6 @@ from typing import Any
 import pytest
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
-_LOCK_FILE = NODE_DIR / "package-lock.json"
-_INSTALL_LOCK = NODE_DIR / ".install.lock"
 # Variables a test program must not inherit: the Python tests' own telemetry file, and
 # anything that changes how Node resolves or loads modules.
 _SCRUBBED = ("NODE_OPTIONS", "NODE_PATH", "NODE_NO_WARNINGS", "FORCE_COLOR")
@@ -42,37 +40,52 @@ class NodeTools:
     tsc: Path
 
 
-def _locked_packages(lock: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+def _locked_entries(lock: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     packages = lock.get("packages", {})
-    return {
-        name: (str(entry.get("version")), str(entry.get("integrity")))
-        for name, entry in packages.items()
-        if name.startswith("node_modules/")
-    }
+    return {name: entry for name, entry in packages.items() if name.startswith("node_modules/")}
 
 
-def _installed_matches() -> bool:
-    """Does ``node_modules`` hold exactly the locked tree? npm writes its own record of
-    what it installed to ``node_modules/.package-lock.json``."""
-    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+def lock_satisfied(folder: Path) -> bool:
+    """Does ``folder/node_modules`` hold the tree of ``folder/package-lock.json``? npm
+    records what it installed in ``node_modules/.package-lock.json``. Optional packages
+    (TypeScript 7's per-platform binaries) are installed only for this machine: every
+    installed entry must be the locked one, and every locked entry that is not optional
+    must be there."""
+    installed = folder / "node_modules" / ".package-lock.json"
     try:
-        have = json.loads(installed.read_text(encoding="utf-8"))
-        want = json.loads(_LOCK_FILE.read_text(encoding="utf-8"))
+        have = _locked_entries(json.loads(installed.read_text(encoding="utf-8")))
+        want = _locked_entries(json.loads((folder / "package-lock.json").read_text("utf-8")))
     except (OSError, ValueError):
         return False
-    return _locked_packages(have) == _locked_packages(want)
+
+    def pin(entry: Mapping[str, Any]) -> tuple[str, str]:
+        return (str(entry.get("version")), str(entry.get("integrity")))
+
+    if any(name not in want or pin(want[name]) != pin(entry) for name, entry in have.items()):
+        return False
+    return all(name in have for name, entry in want.items() if not entry.get("optional"))
 
 
-def _install(node: str) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is not on PATH: the JS tests install their tools with `npm ci`")
-    command = [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0 or not _installed_matches():
-        pytest.fail(
-            f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
+def npm_ci_once(folder: Path, purpose: str) -> None:
+    """``npm ci`` into ``folder`` unless its tree already matches the lock file; under a
+    file lock, since pytest-xdist workers start together (one installs, the rest wait)."""
+    with open(folder / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if lock_satisfied(folder):
+                return
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.fail(f"npm is not on PATH: {purpose} install their tools with `npm ci`")
+            command = [npm, "ci", "--prefix", str(folder), "--no-audit", "--no-fund"]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            if done.returncode != 0 or not lock_satisfied(folder):
+                pytest.fail(
+                    f"`{' '.join(command)}` failed ({done.returncode}):\n"
+                    f"{done.stdout}\n{done.stderr}"
+                )
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ensure_node_tools() -> NodeTools:
@@ -83,13 +96,7 @@ def ensure_node_tools() -> NodeTools:
             "node is not on PATH: the JavaScript/TypeScript tests need Node.js 20 or later "
             "(and npm, to install the pinned tools in tests/node)"
         )
-    with open(_INSTALL_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one xdist worker installs, the rest wait
-        try:
-            if not _installed_matches():
-                _install(node)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    npm_ci_once(NODE_DIR, "the JS tests")
     modules = NODE_DIR / "node_modules"
     return NodeTools(node=Path(node), node_modules=modules, tsc=modules / ".bin" / "tsc")
 
