@@ -8,25 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import run_codemod
 
-APP = """\
-import os
-
-
-def add(a, b):
-    total = a + b
-    return total
-
-
-def scale(items, factor):
-    out = []
-    for item in items:
-        out.append(item * factor)
-    return out
-
-
-def greet(name):
-    return "hello " + name
-"""
+from review.sample import APP
 
 TOOLS = """\
 def double(x):

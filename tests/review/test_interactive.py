@@ -13,29 +13,11 @@ import pexpect
 import pytest
 from conftest import run_codemod
 
+from review.sample import APP
+
 HELPER = "_telemetry_utils.py"
 PROMPT = r"\[q\]uit\? "
 ASKED = re.compile(r"change \d+/\d+: (.*)")
-
-APP = """\
-import os
-
-
-def add(a, b):
-    total = a + b
-    return total
-
-
-def scale(items, factor):
-    out = []
-    for item in items:
-        out.append(item * factor)
-    return out
-
-
-def greet(name):
-    return "hello " + name
-"""
 
 TOOLS = """\
 def double(x):
