@@ -37,7 +37,6 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -45,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tree_sitter
+from npm_pack import fetch_package  # a sibling script
 
 from codemodkit.codemods.base import FileContext
 from codemodkit.codemods.telemetry.js import collect as js_collect
@@ -68,27 +68,6 @@ from codemodkit.sourcefile import read_source
 PACKAGES = ("rxjs@7.8.2", "zod@4.6.7", "effect@4.1.0")
 WORK = Path(__file__).resolve().parent / "work"
 MB = 1_000_000
-
-
-def fetch(spec: str, work: Path) -> Path:
-    """The ``src/`` folder of ``spec``, unpacked under ``work`` (fetched once)."""
-    folder = work / spec.replace("/", "__").replace("@", "-")
-    src = folder / "package" / "src"
-    if src.is_dir():
-        return src
-    work.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["npm", "pack", spec, "--silent", "--pack-destination", str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    tarball = work / done.stdout.strip().splitlines()[-1]
-    folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(folder, filter="data")
-    tarball.unlink()
-    return src
 
 
 @dataclass(frozen=True)
@@ -185,7 +164,7 @@ def main() -> None:
     jobs_list: list[int] = args.jobs or [1, 2]
     packages: list[str] = args.package or list(PACKAGES)
 
-    sources = [fetch(spec, args.work) for spec in packages]
+    sources = [fetch_package(spec, args.work) / "src" for spec in packages]
     work = corpus(sources)
     files, size = work.files, work.size
     versions = f"tree-sitter {_version('tree-sitter')}, tree-sitter-typescript " + _version(

@@ -38,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tsfix_seed as seeding  # a sibling script, not a package
+from npm_pack import fetch_package
 
 TARGET_RATIO = 3.0
 _RISKY = re.compile(r"\bany\b|@ts-|\w!(?=[.;,)\]\s])")
@@ -247,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # lines that were in rxjs before seeding (a seed undone) are not tsfix's doing
     original = {
         line.strip()
-        for path in (seeding.fetch(seeding.PACKAGE, args.work.resolve()) / "src").rglob("*.ts")
+        for path in (fetch_package(seeding.PACKAGE, args.work.resolve()) / "src").rglob("*.ts")
         for line in path.read_text("utf-8").splitlines()
     }
     risky = [

@@ -63,7 +63,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections import defaultdict
@@ -74,6 +73,7 @@ from typing import Any
 
 import tree_sitter
 import tree_sitter_typescript
+from npm_pack import fetch_package  # a sibling script
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE.parent / "tests" / "node"
@@ -1246,30 +1246,9 @@ def tier0_errors(manifest: dict[str, Any]) -> int:
 # -- the default project ------------------------------------------------------------------
 
 
-def fetch(spec: str, work: Path) -> Path:
-    """The unpacked npm package ``spec`` under ``work`` (``npm pack``, once)."""
-    folder = work / spec.replace("/", "__").replace("@", "-")
-    package = folder / "package"
-    if (package / "package.json").is_file():
-        return package
-    work.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["npm", "pack", spec, "--silent", "--pack-destination", str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    tarball = work / done.stdout.strip().splitlines()[-1]
-    folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(folder, filter="data")
-    tarball.unlink()
-    return package
-
-
 def prepare_rxjs(work: Path, dest: Path) -> Path:
     """A fresh copy of rxjs's ``src/`` at ``dest`` with our tsconfig; returns the tsconfig."""
-    package = fetch(PACKAGE, work)
+    package = fetch_package(PACKAGE, work)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
