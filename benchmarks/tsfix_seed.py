@@ -73,7 +73,10 @@ from typing import Any
 
 import tree_sitter
 import tree_sitter_typescript
-from npm_pack import fetch_package  # a sibling script
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when loaded by path (tests)
+
+from npm_pack import fetch_package  # a sibling script, not a package
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE.parent / "tests" / "node"
