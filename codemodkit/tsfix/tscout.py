@@ -304,9 +304,18 @@ def run_tsc(
     cwd = project if project.is_dir() else project.parent
     command = tsc_command(tsc, project, build)
     name = os.path.basename(tsc[-1]) if tsc else "tsc"
+    done = run_tool(command, cwd, timeout, name)
+    return tsc_result(done.returncode, done.stdout, done.stderr, cwd, read_text, name)
+
+
+def run_tool(
+    command: Sequence[str], cwd: Path, timeout: float | None, name: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a compiler command to completion (output as text); a timeout or a program
+    that cannot start is a ``ServiceError`` naming it."""
     try:
-        done = subprocess.run(
-            command,
+        return subprocess.run(
+            list(command),
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -318,8 +327,7 @@ def run_tsc(
     except subprocess.TimeoutExpired:
         raise ServiceError(f"{name} did not finish within {timeout:g} s") from None
     except OSError as exc:
-        raise ServiceError(f"cannot run {' '.join(tsc)}: {exc.strerror or exc}") from None
-    return tsc_result(done.returncode, done.stdout, done.stderr, cwd, read_text, name)
+        raise ServiceError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
 
 
 def format_diagnostic(diagnostic: Diagnostic, cwd: Path | None = None) -> str:

@@ -14,11 +14,11 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from codemodkit.tsfix.tscout import run_tool
 from codemodkit.tsfix.types import ServiceError
 
 __all__ = ["SOURCE_SUFFIXES", "native_command", "project_files", "read_text", "typescript_version"]
@@ -85,24 +85,6 @@ def native_command(tsc: Path) -> list[str]:
     return [node, str(real)]
 
 
-def _run(command: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            list(command),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ServiceError(f"`{' '.join(command[-3:])}` did not finish in {timeout:g}s") from None
-    except OSError as error:
-        raise ServiceError(f"cannot run {command[0]}: {error.strerror}") from None
-
-
 def _first_line(*texts: str) -> str:
     for text in texts:
         for line in text.splitlines():
@@ -113,7 +95,7 @@ def _first_line(*texts: str) -> str:
 
 def typescript_version(command: Sequence[str], cwd: Path, timeout: float) -> str:
     """``tsc --version``'s number; a ``ServiceError`` unless it is 7 or later."""
-    result = _run([*command, "--version"], cwd, timeout)
+    result = run_tool([*command, "--version"], cwd, timeout, "tsc --version")
     match = re.search(r"Version (\d+)\.(\S+)", result.stdout)
     if result.returncode != 0 or match is None:
         raise ServiceError(
@@ -144,7 +126,12 @@ def project_files(
         if config in configs:
             continue
         configs.append(config)
-        result = _run([*command, "-p", str(config), "--showConfig"], config.parent, timeout)
+        result = run_tool(
+            [*command, "-p", str(config), "--showConfig"],
+            config.parent,
+            timeout,
+            "tsc --showConfig",
+        )
         if result.returncode != 0:
             raise ServiceError(f"cannot read {config}: {_first_line(result.stdout, result.stderr)}")
         try:
