@@ -12,21 +12,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from codemodkit.codemods.base import Codemod
 from codemodkit.discovery import Candidate, DiscoveryOptions, discover, display_path
 from codemodkit.gitstate import Changes, GitError, changed_lines, unsafe_to_write
 from codemodkit.llm import LLMManager
 from codemodkit.output.diff import DiffPrinter, unified_diff
-from codemodkit.output.report import build_report, write_report
 from codemodkit.output.summary import Summary, print_stats
 from codemodkit.review import Quit, Reviewer, finish, plan
 from codemodkit.runner import FileResult, RunOptions, run, run_with_models
 from codemodkit.sourcefile import atomic_write
 from codemodkit.support import SupportAction, SupportConflict, SupportFiles
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["Session", "SessionOptions"]
 
@@ -163,6 +165,15 @@ class Session:
                 self.err.print(f"{result.display}: {note}", markup=False, highlight=False)
 
     def _progress(self) -> Progress:
+        # Imported here: only a terminal shows progress (the import costs start-up).
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         return Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -295,6 +306,8 @@ class Session:
         if stats is not None and self.options.verbose:
             print_stats(self.err, stats)
         if self.options.report is not None:
+            from codemodkit.output.report import build_report, write_report  # only for --report
+
             report = build_report(self.options.command, seconds, self.results, stats)
             try:
                 write_report(self.options.report, report)

@@ -1,4 +1,5 @@
-"""Start-up: a run without a model loads none of the model, cache or tsfix machinery."""
+"""Start-up: a run without a model loads none of the model, cache or tsfix machinery,
+and a run without a terminal or ``--report`` none of the progress bar or report code."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import sys
 from pathlib import Path
 
 #: modules a template-only `codemod telemetry` run must not import (each costs start-up)
-HEAVY = ("httpx", "pyrate_limiter", "tenacity", "diskcache", "libcst", "codemodkit.tsfix")
+HEAVY = (
+    "httpx", "pyrate_limiter", "tenacity", "diskcache", "libcst", "codemodkit.tsfix",
+    "rich.progress", "codemodkit.output.report",  # a progress bar and --report only
+)  # fmt: skip
 
 _PROBE = """
 import json, sys
