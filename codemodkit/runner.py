@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -326,21 +326,30 @@ def run_with_models(
     on_result: Callable[[FileResult], None],
     manager: LLMManager,
     on_answer: Callable[[int, int], None] | None = None,
+    wanted: Callable[[FileResult], Collection[str] | None] | None = None,
 ) -> None:
     """Prepare every file, answer every request through ``manager``, finish in order.
 
     Nothing is reported (so nothing is written) before all answers are in: Ctrl-C
     while models work leaves every file untouched, and the answers received so far
     stay in the cache for the next run.
+
+    ``wanted`` sees each file's template-only result and names the requests worth a
+    model's answer (None: all of them); the others get their template fallback
+    without asking (``--only-changed`` drops their changes afterwards anyway).
     """
     staged = _prepare_all(codemod, candidates, options)
     requests: list[EditRequest] = []
     prompts: list[Prompt] = []
-    for item in staged:
+    for candidate, item in zip(candidates, staged, strict=True):
         if isinstance(item, _Staged):
+            ids = None
+            if wanted is not None:
+                ids = wanted(_finish_staged(codemod, candidate, item, {}, options))
             for request in item.prepared.requests:
-                requests.append(request)
-                prompts.append(codemod.prompt(request))
+                if ids is None or request.id in ids:
+                    requests.append(request)
+                    prompts.append(codemod.prompt(request))
     by_id = {request.id: request for request in requests}
     done = 0
 
@@ -356,11 +365,12 @@ def run_with_models(
         on_done=answered,
     )
     answers = {c.request_id: c for c in completions}
+    asked = set(by_id)
     for candidate, item in zip(candidates, staged, strict=True):
         if isinstance(item, FileResult):
             on_result(item)
             continue
-        on_result(_finish_staged(codemod, candidate, item, answers, options))
+        on_result(_finish_staged(codemod, candidate, item, answers, options, asked))
 
 
 def _finish_staged(
@@ -369,7 +379,10 @@ def _finish_staged(
     staged: _Staged,
     completions: dict[str, Completion],
     options: RunOptions,
+    asked: Container[str] | None = None,
 ) -> FileResult:
+    """The file with its answers (or fallbacks) applied; ``asked``: the request ids
+    that went to a model (None: all of them)."""
     started = time.perf_counter()
     prepared = staged.prepared
     texts: dict[str, str] = {}
@@ -393,7 +406,7 @@ def _finish_staged(
         return _failure(candidate, "failed", f"internal error: {type(exc).__name__}: {exc}")
     return replace(
         result,
-        requests=len(prepared.requests),
+        requests=sum(asked is None or r.id in asked for r in prepared.requests),
         fallbacks=fallbacks,
         notes=prepared.notes,
         changes=tuple(records),

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from codemodkit.gitstate import Changes, GitError, changed_lines, unsafe_to_writ
 from codemodkit.llm import LLMManager
 from codemodkit.output.diff import DiffPrinter, unified_diff
 from codemodkit.output.summary import Summary, print_stats
-from codemodkit.review import Quit, Reviewer, finish, plan
+from codemodkit.review import FileChange, Quit, Reviewer, finish, plan
 from codemodkit.runner import FileResult, RunOptions, run, run_with_models
 from codemodkit.sourcefile import atomic_write
 from codemodkit.support import SupportAction, SupportConflict, SupportFiles
@@ -196,11 +197,21 @@ class Session:
 
             run(self.codemod, candidates, self.options.run, advance)
 
-    def _run_with_models(self, candidates: Sequence[Candidate]) -> None:
+    def _run_with_models(self, candidates: Sequence[Candidate], changes: Changes | None) -> None:
         """Every request of the run goes to the models at once; files are written
-        only once all answers are in (Ctrl-C before then changes nothing)."""
+        only once all answers are in (Ctrl-C before then changes nothing).
+
+        With ``--only-changed``, only the constructs it will keep are asked about."""
+        wanted = None if changes is None else partial(_wanted, changes)
         if not self.err.is_terminal:
-            run_with_models(self.codemod, candidates, self.options.run, self.receive, self.manager)
+            run_with_models(
+                self.codemod,
+                candidates,
+                self.options.run,
+                self.receive,
+                self.manager,
+                wanted=wanted,
+            )
             return
         with self._progress() as progress:
             task = progress.add_task("asking models", total=None)
@@ -215,6 +226,7 @@ class Session:
                 self.receive,
                 self.manager,
                 on_answer=answered,
+                wanted=wanted,
             )
 
     # -- choosing what is written -------------------------------------------------------
@@ -234,11 +246,7 @@ class Session:
             allowed = list(range(len(change.groups)))
             ranges = changes.get(result.path.resolve()) if changes is not None else None
             if ranges is not None:
-                allowed = [
-                    i
-                    for i, group in enumerate(change.groups)
-                    if any(a <= group.lines[1] and group.lines[0] <= b for a, b in ranges)
-                ]
+                allowed = _changed_groups(change, ranges)
             if self.options.interactive and allowed and not quit_:
                 try:
                     allowed = self.reviewer.review(change, allowed)
@@ -281,7 +289,7 @@ class Session:
         if self.options.interactive or changes is not None:
             self.held = []
         if self.manager.uses_models:
-            self._run_with_models(candidates)
+            self._run_with_models(candidates, changes)
         else:
             self._run_template(candidates)
         if self.held is not None:
@@ -319,3 +327,26 @@ class Session:
         if (self.options.check or self.options.exit_on_change) and self.pending:
             return 1
         return 0
+
+
+def _changed_groups(change: FileChange, ranges: Sequence[tuple[int, int]]) -> list[int]:
+    """The groups (by index) of ``change`` whose lines meet a changed line range."""
+    return [
+        index
+        for index, group in enumerate(change.groups)
+        if any(a <= group.lines[1] and group.lines[0] <= b for a, b in ranges)
+    ]
+
+
+def _wanted(changes: Changes, template: FileResult) -> set[str] | None:
+    """The requests of a file that ``--only-changed`` will keep, judged on its
+    template-only result (model answers change what is inserted, not where)."""
+    ranges = changes.get(template.path.resolve())
+    if ranges is None or template.status != "changed" or template.old_text is None:
+        return None
+    change = plan(template)
+    return {
+        record.request_id
+        for index in _changed_groups(change, ranges)
+        for record in change.groups[index].records
+    }

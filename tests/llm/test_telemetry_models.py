@@ -264,6 +264,35 @@ def test_editing_one_function_re_asks_only_for_that_function(
     assert asked and all("Function: shop.pricing.apply_discount" in a for a in asked)
 
 
+def test_only_changed_asks_only_about_the_changed_function(
+    sim_server: Callable[..., SimServer],
+    telemetry: Callable[..., subprocess.CompletedProcess[str]],
+    project: Path,
+) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init")
+    pricing = project / "shop" / "pricing.py"
+    pricing.write_text(PRICING.replace("result = 0\n", "result = 0.0\n"))
+    git("add", ".")
+    server = sim_server(responder=good_answer)
+    done = telemetry(server, "--only-changed")
+    assert done.returncode == 0, done.stderr
+    asked = [r.messages[-1]["content"] for r in server.stats.requests]
+    # total and its loop; nothing about the other functions
+    assert all("Function: shop.pricing.total" in a for a in asked)
+    assert sorted(_line(a, "Construct").split()[0] for a in asked) == ["function", "loop"]
+    assert "2 requests, 0 fallbacks" in done.stderr
+    text = pricing.read_text()
+    assert '|shop.call"' in text and '|shop.loop"' in text  # the model's answers were used
+    assert "apply_discount" not in text.split("def total")[1]
+    assert "_codemod_tel" not in text.split("def total")[0].split("def apply_discount")[1]
+    assert (project / "shop" / "orders.py").read_text() == ORDERS
+
+
 def test_api_keys_never_appear_in_output_cache_or_report(
     sim_server: Callable[..., SimServer], project: Path, tmp_path: Path
 ) -> None:
