@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from codemodkit.llm.setup import model_api_key
 __all__ = ["Check", "run_checks"]
 
 TIMEOUT = 5.0
+#: endpoints checked at once
+MAX_PARALLEL = 8
 ANTHROPIC_VERSION = "2023-06-01"
 GIB = 1024**3
 
@@ -172,18 +175,32 @@ def _models(effective: Effective) -> Iterator[tuple[str, str, ModelSpec]]:
             yield f"tier {level} fallback", f"tiers.{level}.fallback", fallback
 
 
+#: what ``check_endpoint`` needs besides the HTTP client
+_Job = tuple[str, ModelSpec, str, str | None, KeyInfo | None, str]
+
+
 def endpoint_checks(effective: Effective) -> list[Check]:
+    """One check per model and endpoint, all at once (an unreachable endpoint costs
+    one timeout, not one per endpoint), reported in configuration order."""
     keys = {info.key: info for info in effective.keys}
-    checks: list[Check] = []
-    with httpx.Client(follow_redirects=True) as client:
-        for label, prefix, spec in _models(effective):
-            key = model_api_key(spec, effective.flags, effective.start)
-            source = effective.source_of(f"{prefix}.model")
-            for endpoint in spec.endpoints or (DEFAULT_ENDPOINTS[spec.provider],):
-                name = f"{label}: {spec.provider} {spec.model} at {endpoint}"
-                info = keys.get(f"{prefix}.api_key")
-                checks.append(check_endpoint(name, spec, endpoint, key, info, source, client))
-    return checks
+    jobs: list[_Job] = []
+    for label, prefix, spec in _models(effective):
+        key = model_api_key(spec, effective.flags, effective.start)
+        source = effective.source_of(f"{prefix}.model")
+        for endpoint in spec.endpoints or (DEFAULT_ENDPOINTS[spec.provider],):
+            name = f"{label}: {spec.provider} {spec.model} at {endpoint}"
+            jobs.append((name, spec, endpoint, key, keys.get(f"{prefix}.api_key"), source))
+    if not jobs:
+        return []
+    with (
+        httpx.Client(follow_redirects=True) as client,
+        ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(jobs))) as pool,
+    ):
+
+        def check(job: _Job) -> Check:
+            return check_endpoint(*job, client)
+
+        return list(pool.map(check, jobs))
 
 
 def gpu_check() -> Check:

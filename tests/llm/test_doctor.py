@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from codemodkit.cli import main
+from codemodkit.doctor import TIMEOUT
 
 from .conftest import SimServerFactory
 
@@ -224,6 +229,48 @@ def test_an_unreachable_endpoint_fails_and_the_others_are_still_checked(
     assert text(result.output, f"tier 1: ollama qwen2.5-coder:7b at {server.url}") == (
         f"✓ tier 1: ollama qwen2.5-coder:7b at {server.url} reachable, model present"
     )
+
+
+@pytest.fixture
+def silent_ports() -> Iterator[tuple[list[int], list[float]]]:
+    """Two servers that accept connections and never answer; the accept times."""
+    accepted: list[float] = []
+    sockets = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    held: list[socket.socket] = []
+
+    def serve(listener: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # closed at teardown
+            while True:
+                connection, _ = listener.accept()
+                accepted.append(time.monotonic())
+                held.append(connection)
+
+    for listener in sockets:
+        threading.Thread(target=serve, args=(listener,), daemon=True).start()
+    yield [listener.getsockname()[1] for listener in sockets], accepted
+    for item in (*sockets, *held):
+        item.close()
+
+
+def test_silent_endpoints_are_waited_for_at_once(
+    tmp_path: Path, silent_ports: tuple[list[int], list[float]]
+) -> None:
+    ports, accepted = silent_ports
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    configure(
+        tmp_path,
+        f'[tiers.1]\nprovider = "ollama"\nmodel = "m"\nendpoints = ["{urls[0]}", "{urls[1]}"]\n',
+    )
+    result = doctor(tmp_path)
+    assert result.exit_code == 1
+    for url in urls:  # in the order configured, each with its own line
+        assert text(result.output, f"tier 1: ollama m at {url}").startswith(
+            f"✗ tier 1: ollama m at {url} unreachable: no answer within {TIMEOUT:g} s"
+        )
+    assert [line.split(" at ")[1].split()[0] for line in result.output.splitlines()
+            if " at http" in line] == urls  # fmt: skip
+    # both asked before either gave up: one timeout, not one per endpoint
+    assert len(accepted) == 2 and accepted[1] - accepted[0] < TIMEOUT / 2
 
 
 def test_with_no_model_configured_only_the_local_checks_run(tmp_path: Path) -> None:
