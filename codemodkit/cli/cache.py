@@ -8,7 +8,9 @@ from typing import NoReturn
 
 import click
 
-from codemodkit.cache import CacheError, cache_stats, clear_cache, default_cache_dir
+from codemodkit.cache import CacheError, cache_stats, clear_cache
+from codemodkit.llm.effective import resolve
+from codemodkit.llm.setup import ModelFlags
 
 from .errors import guarded
 
@@ -21,22 +23,33 @@ Examples:
   codemod cache stats                         where the cache is, entries, size
   codemod cache clear                         remove every cached answer
   codemod cache stats --cache-dir ./.cache    inspect another cache folder
+  codemod cache stats path/to/project         the cache that project's runs use
 
 \b
 Model answers are cached so that a rerun with nothing changed makes no model call.
 The key covers the provider, model, messages, parameters and prompt-template
-version; endpoints and API keys are never part of it and never stored. The cache
-lives in $CODEMOD_CACHE_DIR if set, else in the user cache folder.
-Exit status: 0 success, 1 the cache folder cannot be used.
+version; endpoints and API keys are never part of it and never stored. The cache is
+the folder a run on PATH (default: the current folder) would use: --cache-dir, else
+CODEMOD_CACHE_DIR (environment or .env), else cache_dir in the configuration file,
+else the user cache folder.
+Exit status: 0 success, 1 the cache folder cannot be used, 2 invalid configuration.
 """
 
 cache_dir_option = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path),
     default=None,
-    show_default="$CODEMOD_CACHE_DIR or the user cache folder",
+    show_default="CODEMOD_CACHE_DIR, the configuration's cache_dir or the user cache folder",
     help="The cache folder to use.",
 )
+path_argument = click.argument(
+    "path", required=False, default=".", type=click.Path(path_type=Path, exists=True)
+)
+
+
+def _folder(path: Path, cache_dir: Path | None) -> Path:
+    """The cache folder a run on ``path`` would use (every layer applied)."""
+    return resolve(path, ModelFlags(cache_dir=cache_dir)).cache_dir
 
 
 def human_size(size: int) -> str:
@@ -61,10 +74,11 @@ def cache() -> None:
 
 @cache.command(epilog=EPILOG)
 @cache_dir_option
+@path_argument
 @guarded
-def stats(cache_dir: Path | None) -> None:
+def stats(cache_dir: Path | None, path: Path) -> None:
     """Show where the cache is, its number of entries and its size."""
-    directory = cache_dir if cache_dir is not None else default_cache_dir()
+    directory = _folder(path, cache_dir)
     try:
         result = cache_stats(directory)
     except CacheError as error:
@@ -77,10 +91,11 @@ def stats(cache_dir: Path | None) -> None:
 
 @cache.command(epilog=EPILOG)
 @cache_dir_option
+@path_argument
 @guarded
-def clear(cache_dir: Path | None) -> None:
+def clear(cache_dir: Path | None, path: Path) -> None:
     """Remove every cached answer; the next run asks the models again."""
-    directory = cache_dir if cache_dir is not None else default_cache_dir()
+    directory = _folder(path, cache_dir)
     try:
         removed = clear_cache(directory)
     except CacheError as error:

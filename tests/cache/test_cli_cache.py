@@ -60,6 +60,37 @@ def test_the_environment_names_the_default_folder(tmp_path: Path) -> None:
     assert cleared.stdout == f"removed 2 entries from {tmp_path}\n"
 
 
+def test_the_folder_comes_from_dotenv_or_the_configuration_like_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    from_file, from_dotenv = tmp_path / "from-file", tmp_path / "from-dotenv"
+    fill(from_file, 1)
+    fill(from_dotenv, 2)
+    (project / "codemod.toml").write_text(f'cache_dir = "{from_file}"\n')
+    assert lines(codemod("cache", "stats", str(project)))[:2] == [
+        f"location: {from_file}",
+        "entries:  1",
+    ]
+    (project / ".env").write_text(f"CODEMOD_CACHE_DIR={from_dotenv}\n")  # .env beats the file
+    assert lines(codemod("cache", "stats", str(project)))[:2] == [
+        f"location: {from_dotenv}",
+        "entries:  2",
+    ]
+    monkeypatch.chdir(project)  # no PATH: the current folder
+    cleared = codemod("cache", "clear")
+    assert cleared.stdout == f"removed 2 entries from {from_dotenv}\n"
+
+
+def test_an_invalid_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "codemod.toml").write_text("cache_dir = 3\n")
+    result = codemod("cache", "stats", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("codemod: configuration error: codemod.toml: cache_dir")
+    assert result.stdout == ""
+
+
 def test_clear_says_how_many_entries_it_removed(tmp_path: Path) -> None:
     fill(tmp_path, 1)
     first = codemod("cache", "clear", "--cache-dir", str(tmp_path))
