@@ -202,16 +202,17 @@ class Session:
         only once all answers are in (Ctrl-C before then changes nothing).
 
         With ``--only-changed``, only the constructs it will keep are asked about."""
-        wanted = None if changes is None else partial(_wanted, changes)
+        ask = partial(
+            run_with_models,
+            self.codemod,
+            candidates,
+            self.options.run,
+            self.receive,
+            self.manager,
+            wanted=None if changes is None else partial(_wanted, changes),
+        )
         if not self.err.is_terminal:
-            run_with_models(
-                self.codemod,
-                candidates,
-                self.options.run,
-                self.receive,
-                self.manager,
-                wanted=wanted,
-            )
+            ask()
             return
         with self._progress() as progress:
             task = progress.add_task("asking models", total=None)
@@ -219,15 +220,7 @@ class Session:
             def answered(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            run_with_models(
-                self.codemod,
-                candidates,
-                self.options.run,
-                self.receive,
-                self.manager,
-                on_answer=answered,
-                wanted=wanted,
-            )
+            ask(on_answer=answered)
 
     # -- choosing what is written -------------------------------------------------------
     def _select(self, results: list[FileResult], changes: Changes | None) -> list[FileResult]:
