@@ -57,12 +57,11 @@ from codemodkit.discovery import DiscoveryOptions, discover
 from codemodkit.edits import apply_insertions
 from codemodkit.output.diff import unified_diff
 from codemodkit.parsers.javascript import (
-    Dialect,
     JSParseError,
     check_parses,
     dialect_for,
-    language,
     parse_js,
+    parser_for,
 )
 from codemodkit.sourcefile import read_source
 
@@ -79,17 +78,10 @@ class Corpus:
     left_out: dict[str, int]
 
 
-_PARSERS: dict[Dialect, tree_sitter.Parser] = {}
-
-
 def bare_parse(path: Path) -> tuple[int, bool]:
     """Read and parse one file; its size, and whether its tree has errors."""
-    dialect = dialect_for(path.suffix)
-    parser = _PARSERS.get(dialect)
-    if parser is None:
-        parser = _PARSERS[dialect] = tree_sitter.Parser(language(dialect))
     data = path.read_bytes()
-    return len(data), parser.parse(data).root_node.has_error
+    return len(data), parser_for(dialect_for(path.suffix)).parse(data).root_node.has_error
 
 
 def corpus(sources: Sequence[Path]) -> Corpus:

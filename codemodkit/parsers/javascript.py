@@ -40,6 +40,7 @@ __all__ = [
     "dialect_for",
     "language",
     "parse_js",
+    "parser_for",
 ]
 
 Dialect = Literal["javascript", "typescript", "tsx"]
@@ -85,8 +86,8 @@ def language(dialect: Dialect) -> tree_sitter.Language:
     return _LANGUAGES[dialect]
 
 
-def _parser(dialect: Dialect) -> tree_sitter.Parser:
-    # A Parser is not thread-safe; keep one per thread and dialect.
+def parser_for(dialect: Dialect) -> tree_sitter.Parser:
+    """This thread's parser for ``dialect`` (a Parser is not thread-safe)."""
     parsers: dict[Dialect, tree_sitter.Parser] | None = getattr(_local, "parsers", None)
     if parsers is None:
         parsers = _local.parsers = {}
@@ -235,7 +236,7 @@ def _syntax_error(parsed: ParsedJS) -> JSParseError:
 def parse_js(text: str, dialect: Dialect) -> ParsedJS:
     """Parse ``text``; raises JSParseError naming the first syntax error's position."""
     data = text.encode("utf-8")
-    tree = _parser(dialect).parse(data)
+    tree = parser_for(dialect).parse(data)
     parsed = ParsedJS(text=text, data=data, tree=tree, dialect=dialect)
     if tree.root_node.has_error:
         raise _syntax_error(parsed)
@@ -246,6 +247,6 @@ def check_parses(data: bytes, dialect: Dialect) -> None:
     """Raise JSParseError (as ``parse_js`` would) unless UTF-8 ``data`` parses cleanly.
 
     For checking a result: no text, line table or tree is kept unless it fails."""
-    tree = _parser(dialect).parse(data)
+    tree = parser_for(dialect).parse(data)
     if tree.root_node.has_error:
         raise _syntax_error(ParsedJS(data.decode("utf-8"), data, tree, dialect))

@@ -25,7 +25,7 @@ import tree_sitter
 
 from codemodkit.parsers.javascript import Dialect
 
-from .syntax import Source, dialect_of, parse_source
+from .syntax import FUNCTIONS, Source, dialect_of, parse_source
 from .types import Diagnostic
 
 __all__ = ["SMALL_LINES", "Group", "group_diagnostics"]
@@ -33,17 +33,7 @@ __all__ = ["SMALL_LINES", "Group", "group_diagnostics"]
 #: a unit up to this many lines is rewritten whole rather than one of its statements
 SMALL_LINES = 30
 
-_FUNCTIONS = frozenset(
-    {
-        "function_declaration",
-        "generator_function_declaration",
-        "function_expression",
-        "function",
-        "generator_function",
-        "arrow_function",
-        "function_signature",
-    }
-)
+_FUNCTIONS = FUNCTIONS | {"function_signature"}
 _METHODS = frozenset({"method_definition", "method_signature", "abstract_method_signature"})
 _MEMBERS = frozenset(
     {

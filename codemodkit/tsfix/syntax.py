@@ -9,7 +9,6 @@ and its other statements still need spans.
 from __future__ import annotations
 
 import bisect
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,11 +17,18 @@ from pathlib import PurePath
 import tree_sitter
 
 from codemodkit.edits import utf8_offsets
-from codemodkit.parsers.javascript import Dialect, dialect_for, language
+from codemodkit.parsers.javascript import Dialect, dialect_for, parser_for
 
-__all__ = ["DEFERRED", "SIDE_EFFECTS", "Source", "dialect_of", "nodes_in", "parse_source", "walk"]
-
-_local = threading.local()
+__all__ = [
+    "DEFERRED",
+    "FUNCTIONS",
+    "SIDE_EFFECTS",
+    "Source",
+    "dialect_of",
+    "nodes_in",
+    "parse_source",
+    "walk",
+]
 
 # Code whose evaluation is visible: deleting it changes what the program does.
 SIDE_EFFECTS = frozenset(
@@ -36,19 +42,19 @@ SIDE_EFFECTS = frozenset(
         "update_expression",
     }
 )
-# Nothing inside these runs where it is written.
-DEFERRED = frozenset(
+# Functions of every form but methods (``function`` is the older grammars' expression).
+FUNCTIONS = frozenset(
     {
-        "arrow_function",
+        "function_declaration",
+        "generator_function_declaration",
         "function_expression",
         "function",
-        "function_declaration",
         "generator_function",
-        "generator_function_declaration",
-        "method_definition",
-        "import_statement",
+        "arrow_function",
     }
 )
+# Nothing inside these runs where it is written.
+DEFERRED = FUNCTIONS | {"method_definition", "import_statement"}
 
 
 def dialect_of(file: str | None) -> Dialect:
@@ -56,15 +62,6 @@ def dialect_of(file: str | None) -> Dialect:
     if not file:
         return "typescript"
     return dialect_for(PurePath(file).suffix)
-
-
-def _parser(dialect: Dialect) -> tree_sitter.Parser:
-    parsers: dict[Dialect, tree_sitter.Parser] | None = getattr(_local, "parsers", None)
-    if parsers is None:
-        parsers = _local.parsers = {}
-    if dialect not in parsers:
-        parsers[dialect] = tree_sitter.Parser(language(dialect))
-    return parsers[dialect]
 
 
 @dataclass
@@ -102,7 +99,7 @@ class Source:
 def parse_source(text: str, dialect: Dialect) -> Source:
     """Parse ``text``, syntax errors or not."""
     data = text.encode("utf-8", "surrogatepass")
-    return Source(text, data, _parser(dialect).parse(data), dialect)
+    return Source(text, data, parser_for(dialect).parse(data), dialect)
 
 
 def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:

@@ -63,7 +63,7 @@ from pathlib import PurePath
 
 import tree_sitter
 
-from codemodkit.edits import OverlapError
+from codemodkit.edits import Edit, apply_edits
 
 from .syntax import DEFERRED, SIDE_EFFECTS, dialect_of, parse_source
 from .types import CodeFix, FileChanges, TextChange
@@ -379,16 +379,6 @@ def apply_changes(text: str, changes: Iterable[TextChange]) -> str:
     """``text`` with ``changes`` made, each at its original offsets (as if applied back
     to front). Insertions at one offset keep their given order; overlaps raise
     ``OverlapError``."""
-    ordered = sorted(changes, key=lambda c: (c.start, c.end))
-    pieces: list[str] = []
-    cursor = 0
-    for change in ordered:
-        if change.start < cursor or change.end > len(text) or change.length < 0:
-            raise OverlapError(
-                f"change [{change.start}, {change.end}) overlaps another or runs past the end"
-            )
-        pieces.append(text[cursor : change.start])
-        pieces.append(change.new_text)
-        cursor = change.end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+    return apply_edits(
+        text, [Edit(c.start, c.end, c.new_text, (i,)) for i, c in enumerate(changes)]
+    )

@@ -49,7 +49,7 @@ import tree_sitter
 from codemodkit.codemods.base import Verdict
 from codemodkit.parsers.javascript import Dialect
 
-from .syntax import SIDE_EFFECTS, Source, dialect_of, nodes_in, parse_source
+from .syntax import FUNCTIONS, SIDE_EFFECTS, Source, dialect_of, nodes_in, parse_source
 from .tscout import line_column
 from .types import Diagnostic, TextChange
 
@@ -81,17 +81,7 @@ _NAMES = frozenset(
 _DIRECTIVE = re.compile(r"@ts-(?:ignore|expect-error|nocheck)\b")
 _PLACEHOLDER = re.compile(r"\b(?:TODO|FIXME|XXX)\b")
 _STUB_MESSAGE = re.compile(r"not\s+(?:yet\s+)?implemented|unimplemented|\btodo\b", re.IGNORECASE)
-_BLOCK_FUNCTIONS = frozenset(
-    {
-        "function_declaration",
-        "generator_function_declaration",
-        "function_expression",
-        "function",
-        "generator_function",
-        "arrow_function",
-        "method_definition",
-    }
-)
+_BLOCK_FUNCTIONS = FUNCTIONS | {"method_definition"}
 
 
 @dataclass(frozen=True)
